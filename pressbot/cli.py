@@ -1,0 +1,434 @@
+"""The ``pressbot`` command: collect, inspect sources, search and read the archive.
+
+Errors become output here and only here: a PressbotError prints one line on stderr
+(``pressbot: error: …``) and exits 2 for configuration/usage problems, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pressbot import __version__
+from pressbot.config import Config, Settings, load_config, load_settings, parse_when
+from pressbot.errors import ConfigError, PressbotError
+from pressbot.fetch import Fetcher, FetchOptions
+from pressbot.models import LANGUAGES, Article, Source, SourceReport, SourceState
+from pressbot.pipeline import Collector, check_source
+from pressbot.store import Archive, QuerySyntaxError, SearchQuery
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    def config(self) -> Config:
+        return load_config(self.settings.sources)
+
+    def archive(self) -> Archive:
+        return Archive.open(self.settings.storage)
+
+
+def handle_errors(function: F) -> F:
+    """Turn PressbotErrors into one line on stderr and an exit code."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (ConfigError, QuerySyntaxError) as error:
+            err.print(f"pressbot: error: {error}", markup=False)
+            sys.exit(2)
+        except PressbotError as error:
+            err.print(f"pressbot: error: {error}", markup=False)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = int((now - moment).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{max(seconds, 0)}s ago"
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(path_type=Path),
+    help="sources.yaml to use [env PRESSBOT_SOURCES; default ./sources.yaml].",
+)
+@click.option(
+    "--storage",
+    type=click.Path(path_type=Path),
+    help="Archive folder [env PRESSBOT_STORAGE; default ./storage].",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+@click.version_option(__version__, prog_name="pressbot")
+@click.pass_context
+@handle_errors
+def main(ctx: click.Context, sources_path: Path | None, storage: Path | None, verbose: bool) -> None:
+    """pressbot — multilingual (zh/it/en) press monitoring.
+
+    Collects the outlets in sources.yaml into a searchable archive in storage/.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = Context(load_settings(os.environ, sources=sources_path, storage=storage))
+
+
+# ----------------------------------------------------------------------------- fetch
+
+
+def _select(config: Config, ids: Sequence[str]) -> list[Source]:
+    if ids:
+        return [config.source(source_id) for source_id in ids]
+    enabled = [source for source in config.sources if source.enabled]
+    if not enabled:
+        raise ConfigError(f"{config.path} has no enabled source — add one under 'sources:' (see the README).")
+    return enabled
+
+
+async def _run_cycle(
+    settings: Settings, archive: Archive, sources: list[Source], show_progress: bool
+) -> list[SourceReport]:
+    async with Fetcher(FetchOptions.from_settings(settings)) as fetcher:
+        collector = Collector(archive=archive, fetcher=fetcher)
+        try:
+            with Progress(
+                TextColumn("[bold]collecting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+                disable=not show_progress,
+            ) as progress:
+                task = progress.add_task("", total=len(sources))
+                return await collector.run_cycle(
+                    sources,
+                    progress=lambda report: progress.update(task, advance=1, description=report.source_id),
+                )
+        finally:
+            collector.close()
+
+
+def _report_json(report: SourceReport) -> dict[str, Any]:
+    return {
+        "source": report.source_id,
+        "new": report.new,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "not_modified": report.not_modified,
+        "failed": report.failed,
+        "errors": list(report.errors),
+        "seconds": report.seconds,
+    }
+
+
+def _report_table(reports: list[SourceReport]) -> Table:
+    table = Table(title="Collection cycle", title_justify="left")
+    for column in ("source", "new", "updated", "unchanged", "status"):
+        table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
+    for r in reports:
+        if r.failed:
+            status = f"[red]error[/red]: {r.errors[0]}"
+        elif r.not_modified:
+            status = "not modified (304)"
+        else:
+            status = "ok" + (f" [yellow]({len(r.errors)} article pages failed)[/yellow]" if r.errors else "")
+        table.add_row(r.source_id, str(r.new), str(r.updated), str(r.unchanged), status)
+    total = [sum(getattr(r, k) for r in reports) for k in ("new", "updated", "unchanged")]
+    failed = sum(r.failed for r in reports)
+    table.add_row(
+        "[bold]total",
+        *(f"[bold]{n}" for n in total),
+        f"{len(reports) - failed} ok, {failed} failed",
+        end_section=True,
+    )
+    return table
+
+
+@main.command()
+@click.argument("source_ids", nargs=-1, metavar="[SOURCE_ID]...")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-source results as JSON.")
+@click.pass_obj
+@handle_errors
+def fetch(obj: Context, source_ids: tuple[str, ...], as_json: bool) -> None:
+    """Run one collection cycle (all enabled sources, or the ones named) and report per source.
+
+    A cycle in which some sources fail still exits 0: the failures are listed and recorded
+    (see `pressbot sources`).
+    """
+    config = obj.config()
+    sources = _select(config, source_ids)
+    with obj.archive() as archive:
+        reports = asyncio.run(
+            _run_cycle(obj.settings, archive, sources, show_progress=err.is_terminal and not as_json)
+        )
+    if as_json:
+        _dump([_report_json(r) for r in reports])
+    else:
+        out.print(_report_table(reports))
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def _source_json(source: Source, state: SourceState) -> dict[str, Any]:
+    return {
+        "id": source.id,
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "language": source.language,
+        "interval": source.interval_s,
+        "enabled": source.enabled,
+        "full_text": source.full_text,
+        "articles": state.articles,
+        "last_attempt": _iso(state.last_attempt),
+        "last_success": _iso(state.last_success),
+        "failures": state.failures,
+        "last_error": state.last_error,
+        "last_error_at": _iso(state.last_error_at),
+    }
+
+
+async def _check_all(settings: Settings, sources: list[Source]) -> list[tuple[int, str | None]]:
+    async with Fetcher(FetchOptions.from_settings(settings)) as fetcher:
+        return list(await asyncio.gather(*(check_source(source, fetcher) for source in sources)))
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Try each enabled source once now (nothing is stored).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+@handle_errors
+def sources(obj: Context, check: bool, as_json: bool) -> None:
+    """List the sources with their health: last success, consecutive failures, last error."""
+    config = obj.config()
+    with obj.archive() as archive:
+        states = archive.source_states()
+    rows = [_source_json(s, states.get(s.id, SourceState(source_id=s.id))) for s in config.sources]
+    if check:
+        checked = [s for s in config.sources if s.enabled]
+        results = dict(
+            zip((s.id for s in checked), asyncio.run(_check_all(obj.settings, checked)), strict=True)
+        )
+        for row in rows:
+            if row["id"] in results:
+                row["check_items"], row["check_error"] = results[row["id"]]
+    if as_json:
+        _dump(rows)
+        return
+    now = datetime.now(UTC)
+    table = Table(title=f"Sources in {config.path}", title_justify="left")
+    for column in ("id", "lang", "kind", "every", "articles", "last success", "failures", "last error"):
+        table.add_column(column, overflow="fold")
+    if check:
+        table.add_column("check now", overflow="fold")
+    for source, row in zip(config.sources, rows, strict=True):
+        state = states.get(source.id, SourceState(source_id=source.id))
+        cells = [
+            source.id if source.enabled else f"[dim]{source.id} (disabled)[/dim]",
+            source.language or "detect",
+            source.kind,
+            f"{source.interval_s // 60}m" if source.interval_s >= 60 else f"{source.interval_s}s",
+            str(state.articles),
+            _ago(state.last_success, now),
+            f"[red]{state.failures}[/red]" if state.failures else "0",
+            (state.last_error or "")[:160],
+        ]
+        if check:
+            cells.append(
+                ""
+                if "check_items" not in row
+                else (
+                    f"[red]{row['check_error']}[/red]"
+                    if row["check_error"]
+                    else f"ok, {row['check_items']} items"
+                )
+            )
+        table.add_row(*cells)
+    out.print(table)
+
+
+# ----------------------------------------------------------------------------- archive
+
+
+@main.group()
+def archive() -> None:
+    """Search and read the archive."""
+
+
+def _hit_json(article: Article, *, body: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": article.id,
+        "source": article.source_id,
+        "language": article.language,
+        "title": article.title,
+        "url": article.url,
+        "published_at": _iso(article.published_at),
+        "fetched_at": _iso(article.fetched_at),
+        "summary": article.summary,
+    }
+    if body:
+        data |= {
+            "body": article.body,
+            "original_url": article.original_url,
+            "guid": article.guid,
+            "authors": list(article.authors),
+            "updated_at": _iso(article.updated_at),
+            "revision": int(article.extra.get("revision", "1")),
+        }
+    return data
+
+
+@archive.command()
+@click.argument("query")
+@click.option("--lang", type=click.Choice(LANGUAGES), help="Only articles in this language.")
+@click.option("--source", "source_id", metavar="ID", help="Only articles from this source.")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Published since: ISO date/time or a duration back from now (90m, 24h, 7d).",
+)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Most hits shown.")
+@click.option(
+    "--sort",
+    type=click.Choice(["recent", "relevance"]),
+    default="recent",
+    show_default=True,
+    help="Order of hits.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.pass_obj
+@handle_errors
+def search(
+    obj: Context,
+    query: str,
+    lang: str | None,
+    source_id: str | None,
+    since: str | None,
+    limit: int,
+    sort: str,
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """Full-text search in Chinese, Italian and English.
+
+    QUERY words are all required; "quoted words" form a phrase; word* is a prefix; -word
+    excludes. Chinese needs no spaces: 深圳 finds 深圳市.
+    """
+    request = SearchQuery(
+        text=query,
+        language=lang,
+        source_id=source_id,
+        since=parse_when(since, now=datetime.now(UTC)) if since else None,
+        limit=limit,
+        sort="relevance" if sort == "relevance" else "recent",
+    )
+    with obj.archive() as store:
+        hits = store.search(request)
+    fmt = "json" if as_json else fmt
+    if fmt == "json":
+        _dump([_hit_json(hit) for hit in hits])
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["id", "source", "language", "published_at", "title", "url"])
+        for hit in hits:
+            writer.writerow(
+                [hit.id, hit.source_id, hit.language, _iso(hit.published_at) or "", hit.title, hit.url]
+            )
+    elif not hits:
+        err.print(
+            f"No article matches {query!r}. Try fewer words, another language, or a longer --since.",
+            markup=False,
+        )
+    else:
+        table = Table(title=f"{len(hits)} hits for {query!r}", title_justify="left")
+        for column in ("id", "date", "source", "lang", "title"):
+            table.add_column(column, overflow="fold")
+        for hit in hits:
+            when = hit.published_at or hit.fetched_at
+            table.add_row(
+                str(hit.id),
+                when.strftime("%Y-%m-%d %H:%M") if when else "",
+                hit.source_id,
+                hit.language,
+                hit.title,
+            )
+        out.print(table)
+
+
+@archive.command()
+@click.argument("article_id", type=int, metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (with the body).")
+@click.pass_obj
+@handle_errors
+def show(obj: Context, article_id: int, as_json: bool) -> None:
+    """Show one archived article with its full text."""
+    with obj.archive() as store:
+        article = store.get(article_id)
+    if article is None:
+        raise PressbotError(
+            f"no article {article_id} in the archive — find ids with `pressbot archive search`."
+        )
+    if as_json:
+        _dump(_hit_json(article, body=True))
+        return
+    when = article.published_at or article.fetched_at
+    out.print(f"[bold]{article.title}[/bold]", markup=True)
+    out.print(
+        f"{article.source_id} · {article.language} · {when:%Y-%m-%d %H:%M} UTC"
+        if when
+        else article.source_id,
+        markup=False,
+    )
+    out.print(article.url, markup=False)
+    out.print()
+    out.print(
+        article.body or article.summary or "(no text archived — the feed gave only a title)", markup=False
+    )

@@ -1,0 +1,449 @@
+"""Settings (environment) and ``sources.yaml``: read, validated once, passed explicitly.
+
+Input → output: an environment mapping → :class:`Settings`; a YAML file → :class:`Config`
+(sources and topics). This is the only module that reads ``os.environ`` — and only when the
+CLI hands it over. Every setting lives in :data:`SETTINGS`, the table the README is made from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from pressbot.errors import ConfigError
+from pressbot.models import LANGUAGES, SOURCE_KINDS, JsonFields, PageSelectors, Source, Topic
+
+# --------------------------------------------------------------------------- settings table
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected 1/0, true/false or yes/no, got {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"expected a whole number ≥ 1, got {value!r}")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected a whole number ≥ 0, got {value!r}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"expected a number > 0, got {value!r}")
+    return number
+
+
+def _size(value: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?\s*", value)
+    if not match:
+        raise ValueError(f"expected a size such as 10MB, 512KB or 1000000, got {value!r}")
+    scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # attribute on Settings
+    env: str
+    default: str
+    help: str
+    parse: Callable[[str], Any]
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("sources", "PRESSBOT_SOURCES", "./sources.yaml", "The sources file (outlets and topics).", Path),
+    Setting(
+        "storage", "PRESSBOT_STORAGE", "./storage", "Folder of the archive (pressbot.db) and models.", Path
+    ),
+    Setting(
+        "allow_private_networks",
+        "PRESSBOT_ALLOW_PRIVATE_NETWORKS",
+        "0",
+        "Allow URLs found in feeds to point at loopback/private addresses (tests and local servers only).",
+        _bool,
+    ),
+    Setting(
+        "user_agent",
+        "PRESSBOT_USER_AGENT",
+        "pressbot/0.1 (+https://github.com/pressbot/pressbot; press monitoring)",
+        "User-Agent sent with every request; also the name matched against robots.txt.",
+        str,
+    ),
+    Setting(
+        "concurrency",
+        "PRESSBOT_CONCURRENCY",
+        "32",
+        "Requests in flight at once, all hosts together.",
+        _positive_int,
+    ),
+    Setting("per_host", "PRESSBOT_PER_HOST", "4", "Requests in flight at once to one host.", _positive_int),
+    Setting(
+        "timeout",
+        "PRESSBOT_TIMEOUT",
+        "20",
+        "Seconds one request may take in all (connect, wait, read).",
+        _positive_float,
+    ),
+    Setting(
+        "max_bytes", "PRESSBOT_MAX_BYTES", "10MB", "Largest response body read (after decompression).", _size
+    ),
+    Setting(
+        "retries", "PRESSBOT_RETRIES", "2", "Extra tries after a timeout, a 5xx or a 429.", _non_negative_int
+    ),
+    Setting(
+        "max_redirects",
+        "PRESSBOT_MAX_REDIRECTS",
+        "5",
+        "Redirects followed before giving up.",
+        _non_negative_int,
+    ),
+    Setting(
+        "max_retry_after",
+        "PRESSBOT_MAX_RETRY_AFTER",
+        "60",
+        "Longest Retry-After (seconds) waited for within a cycle; longer ones fail the fetch until the next cycle.",
+        _positive_float,
+    ),
+    Setting(
+        "respect_robots",
+        "PRESSBOT_RESPECT_ROBOTS",
+        "1",
+        "Obey robots.txt when fetching article pages.",
+        _bool,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    sources: Path = Path("./sources.yaml")
+    storage: Path = Path("./storage")
+    allow_private_networks: bool = False
+    user_agent: str = SETTINGS[3].default
+    concurrency: int = 32
+    per_host: int = 4
+    timeout: float = 20.0
+    max_bytes: int = 10 * 1024**2
+    retries: int = 2
+    max_redirects: int = 5
+    max_retry_after: float = 60.0
+    respect_robots: bool = True
+
+    @property
+    def database_path(self) -> Path:
+        return self.storage / "pressbot.db"
+
+
+def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
+    """Build :class:`Settings` from an environment mapping; ``overrides`` (CLI flags) win."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env, setting.default)
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(
+                f"environment variable {setting.env}={raw!r} is invalid: {error}. {setting.help}"
+            ) from None
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return Settings(**values)
+
+
+# --------------------------------------------------------------------------- sources.yaml
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated contents of ``sources.yaml``."""
+
+    path: Path
+    sources: tuple[Source, ...]
+    topics: tuple[Topic, ...] = ()
+
+    def source(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        hint = _did_you_mean(source_id, [s.id for s in self.sources])
+        raise ConfigError(f"no source '{source_id}' in {self.path}{hint}. `pressbot sources` lists them.")
+
+
+TOP_LEVEL_KEYS = ("sources", "topics")
+SOURCE_KEYS = (
+    "id",
+    "name",
+    "kind",
+    "url",
+    "language",
+    "interval",
+    "full_text",
+    "enabled",
+    "selectors",
+    "fields",
+    "timezone",
+)
+REQUIRED_SOURCE_KEYS = ("id", "kind", "url")
+SELECTOR_KEYS = ("item", "link", "title", "date", "summary")
+FIELD_KEYS = ("items", "url", "title", "date", "summary", "id")
+TOPIC_KEYS = ("id", "name", "keywords")
+ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+DURATION_RE = re.compile(r"(\d+)\s*([smhd])")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL_S = 10
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``24h``, ``7d`` → timedelta; ValueError otherwise."""
+    match = DURATION_RE.fullmatch(str(text).strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a duration like 90s, 15m, 2h or 1d")
+    return timedelta(seconds=int(match.group(1)) * UNIT_SECONDS[match.group(2)])
+
+
+def parse_when(text: str, *, now: datetime) -> datetime:
+    """A ``WHEN``: an ISO 8601 date/time (UTC when no offset) or a duration back from ``now``."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"'{text}' is neither a date/time (2025-04-09, 2025-04-09T18:00+02:00) "
+            "nor a duration back from now (90m, 24h, 7d)."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class _Where:
+    """Builds the 'file, entry N (id), key' prefix of every sources.yaml error."""
+
+    def __init__(self, path: Path, section: str, index: int, entry: Any):
+        self.path = path
+        ident = entry.get("id") if isinstance(entry, dict) else None
+        self.prefix = f"{path}, {section} entry {index + 1}" + (f" ({ident})" if ident else "")
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.prefix}: {message}")
+
+
+def _check_keys(where: _Where, entry: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    for key in entry:
+        if key not in allowed:
+            hint = _did_you_mean(str(key), allowed) or f" — allowed keys: {', '.join(allowed)}"
+            raise where.error(f"unknown key '{key}' in {what}{hint}")
+
+
+def _check_url(where: _Where, url: Any) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise where.error("key 'url' must be an http:// or https:// address")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise where.error(f"key 'url': '{url}' is not an http:// or https:// address with a host name")
+    return url.strip()
+
+
+def _check_interval(where: _Where, value: Any) -> int:
+    try:
+        seconds = int(parse_duration(str(value)).total_seconds())
+    except ValueError as error:
+        raise where.error(f"key 'interval': {error}") from None
+    if seconds < MIN_INTERVAL_S:
+        raise where.error(f"key 'interval': {value} is too short — poll at most every {MIN_INTERVAL_S}s")
+    return seconds
+
+
+def _check_bool(where: _Where, entry: dict[str, Any], key: str, default: bool) -> bool:
+    value = entry.get(key, default)
+    if not isinstance(value, bool):
+        raise where.error(f"key '{key}' must be true or false, not {value!r}")
+    return value
+
+
+def _check_str(where: _Where, entry: dict[str, Any], key: str, default: str = "") -> str:
+    value = entry.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str | int | float):
+        raise where.error(f"key '{key}' must be text, not {type(value).__name__}")
+    return str(value)
+
+
+def _sub_mapping(where: _Where, entry: dict[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str, str]:
+    value = entry.get(key)
+    if not isinstance(value, dict):
+        raise where.error(f"key '{key}' must be a mapping with keys {', '.join(allowed)}")
+    _check_keys(where, value, allowed, f"'{key}'")
+    return {k: _check_str(where, value, k) for k in value}
+
+
+def _parse_source(where: _Where, entry: Any) -> Source:
+    if not isinstance(entry, dict):
+        raise where.error("each source must be a mapping of keys (id, name, kind, url, …)")
+    _check_keys(where, entry, SOURCE_KEYS, "a source")
+    for key in REQUIRED_SOURCE_KEYS:
+        if key not in entry:
+            raise where.error(
+                f"key '{key}' is missing — every source needs {', '.join(REQUIRED_SOURCE_KEYS)}"
+            )
+    source_id = _check_str(where, entry, "id")
+    if not ID_RE.fullmatch(source_id):
+        raise where.error(
+            f"key 'id': '{source_id}' must be lower-case letters, digits and '-' (e.g. xinhua-zh)"
+        )
+    kind = entry["kind"]
+    if kind not in SOURCE_KINDS:
+        raise where.error(
+            f"key 'kind': '{kind}' is not one of {', '.join(SOURCE_KINDS)}{_did_you_mean(str(kind), SOURCE_KINDS)}"
+        )
+    language = entry.get("language")
+    if language is not None and language not in LANGUAGES:
+        raise where.error(
+            f"key 'language': '{language}' is not one of {', '.join(LANGUAGES)} (omit it to detect)"
+        )
+    selectors = fields = None
+    if kind == "page":
+        raw = _sub_mapping(where, entry, "selectors", SELECTOR_KEYS)
+        if not raw.get("item"):
+            raise where.error(
+                "key 'selectors': 'item' (a CSS selector for one element per article) is required"
+            )
+        selectors = PageSelectors(**raw)
+    elif "selectors" in entry:
+        raise where.error("key 'selectors' only applies to kind: page")
+    if kind == "json":
+        raw = _sub_mapping(where, entry, "fields", FIELD_KEYS)
+        for required in ("items", "url", "title"):
+            if not raw.get(required):
+                raise where.error(f"key 'fields': '{required}' (a dotted path such as data.list) is required")
+        fields = JsonFields(**raw)
+    elif "fields" in entry:
+        raise where.error("key 'fields' only applies to kind: json")
+    zone = None
+    if "timezone" in entry:
+        zone = _check_str(where, entry, "timezone")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise where.error(
+                f"key 'timezone': '{entry['timezone']}' is not a time zone like Asia/Shanghai"
+            ) from None
+    return Source(
+        id=source_id,
+        name=_check_str(where, entry, "name", source_id),
+        kind=kind,
+        url=_check_url(where, entry["url"]),
+        language=language,
+        interval_s=_check_interval(where, entry.get("interval", "30m")),
+        full_text=_check_bool(where, entry, "full_text", False),
+        enabled=_check_bool(where, entry, "enabled", True),
+        selectors=selectors,
+        fields=fields,
+        timezone=zone,
+    )
+
+
+def _parse_topic(where: _Where, entry: Any) -> Topic:
+    if not isinstance(entry, dict):
+        raise where.error("each topic must be a mapping with id, name and keywords")
+    _check_keys(where, entry, TOPIC_KEYS, "a topic")
+    topic_id = _check_str(where, entry, "id")
+    if not ID_RE.fullmatch(topic_id):
+        raise where.error(f"key 'id': '{topic_id}' must be lower-case letters, digits and '-'")
+    keywords = entry.get("keywords")
+    if not isinstance(keywords, dict) or not keywords:
+        raise where.error(
+            "key 'keywords' must map languages to lists, e.g. {zh: [双城时装周], en: [Bi-City Fashion Week]}"
+        )
+    parsed: dict[str, tuple[str, ...]] = {}
+    for language, words in keywords.items():
+        if language not in LANGUAGES:
+            raise where.error(f"key 'keywords': '{language}' is not one of {', '.join(LANGUAGES)}")
+        if isinstance(words, str):
+            words = [words]
+        if not isinstance(words, list) or not all(isinstance(w, str | int) and str(w).strip() for w in words):
+            raise where.error(f"key 'keywords.{language}' must be a list of non-empty words")
+        parsed[language] = tuple(str(w).strip() for w in words)
+    return Topic(id=topic_id, name=_check_str(where, entry, "name", topic_id), keywords=parsed)
+
+
+def _unique(path: Path, section: str, items: list[Any]) -> None:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.id in seen:
+            raise ConfigError(
+                f"{path}, {section} entry {index + 1} ({item.id}): key 'id': '{item.id}' is already used by "
+                f"entry {seen[item.id] + 1} — ids must be unique"
+            )
+        seen[item.id] = index
+
+
+def parse_config(text: str, *, path: Path) -> Config:
+    """Validate the text of a sources file; the first problem raises ConfigError naming file, entry and key."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(
+            f"{path}: not valid YAML{where}: {problem} — check indentation and quoting"
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping with 'sources:' and 'topics:'")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            hint = _did_you_mean(str(key), TOP_LEVEL_KEYS) or f" — allowed: {', '.join(TOP_LEVEL_KEYS)}"
+            raise ConfigError(f"{path}: unknown top-level key '{key}'{hint}")
+    raw_sources = data.get("sources") or []
+    raw_topics = data.get("topics") or []
+    if not isinstance(raw_sources, list) or not isinstance(raw_topics, list):
+        raise ConfigError(f"{path}: 'sources' and 'topics' must be lists (each item starts with '- ')")
+    sources = [_parse_source(_Where(path, "sources", i, e), e) for i, e in enumerate(raw_sources)]
+    topics = [_parse_topic(_Where(path, "topics", i, e), e) for i, e in enumerate(raw_topics)]
+    _unique(path, "sources", sources)
+    _unique(path, "topics", topics)
+    return Config(path=path, sources=tuple(sources), topics=tuple(topics))
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``sources.yaml``; a missing or unreadable file is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file — create it (see the README) or point --sources / PRESSBOT_SOURCES at it"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read ({error}) — it must be a UTF-8 text file") from None
+    return parse_config(text, path=path)

@@ -1,0 +1,328 @@
+"""The archive: articles (unique by canonical URL, updated in place with revision history),
+per-source state, and full-text search in zh/it/en. SQLite by default, in ``storage/``.
+
+Input → output: Articles and source outcomes in; search hits, articles and source health
+out. The full-text rows are written in the same transaction as the article rows, by this
+code, not by triggers. An :class:`Archive` is used from one thread at a time (the pipeline
+gives it a dedicated worker thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from pressbot.errors import StoreError
+from pressbot.models import Article, SourceState
+from pressbot.store import schema
+from pressbot.store.migrations import migrate
+from pressbot.store.search import index_tokens, match_expression
+
+Outcome = Literal["new", "updated", "unchanged"]
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    language: str | None = None
+    source_id: str | None = None
+    since: datetime | None = None
+    limit: int = 20
+    sort: Literal["recent", "relevance"] = "recent"
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _row_to_article(row: Any) -> Article:
+    return Article(
+        id=row.id,
+        source_id=row.source_id,
+        url=row.url,
+        original_url=row.original_url,
+        guid=row.guid,
+        title=row.title,
+        summary=row.summary,
+        body=row.body,
+        language=row.language,
+        published_at=row.published_at,
+        fetched_at=row.fetched_at,
+        updated_at=row.updated_at,
+        authors=tuple(a for a in row.authors.split("\n") if a),
+        content_hash=row.content_hash,
+        extra={"revision": str(row.revision)},
+    )
+
+
+def _values(article: Article) -> dict[str, Any]:
+    return {
+        "source_id": article.source_id,
+        "url": article.url,
+        "original_url": article.original_url,
+        "guid": article.guid,
+        "title": article.title,
+        "summary": article.summary,
+        "body": article.body,
+        "language": article.language,
+        "published_at": article.published_at,
+        "fetched_at": article.fetched_at,
+        "authors": "\n".join(article.authors),
+        "content_hash": article.content_hash,
+    }
+
+
+def _fts_row(article_id: int, article: Article) -> dict[str, Any]:
+    return {
+        "rowid": article_id,
+        "title": index_tokens(article.title),
+        "text": index_tokens(f"{article.summary}\n{article.body}"),
+    }
+
+
+class Archive:
+    """One archive database; open with :meth:`open`, close when done."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, storage: Path) -> Archive:
+        """Open (creating and migrating as needed) ``<storage>/pressbot.db``."""
+        database = storage / "pressbot.db"
+        try:
+            storage.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(f"sqlite:///{database}", connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _on_connect)
+            migrate(engine, database=database)
+        except (OSError, SQLAlchemyError) as error:
+            raise StoreError(
+                f"cannot open the archive {database}: {error.__class__.__name__}: {error} — check the --storage folder and its permissions."
+            ) from None
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ articles
+
+    def upsert(self, incoming: Sequence[Article], *, now: datetime) -> list[tuple[Outcome, int]]:
+        """Store articles: new ones inserted, changed ones updated (old text kept as a revision)."""
+        results: list[tuple[Outcome, int]] = []
+        with self.engine.begin() as conn:
+            for start in range(0, len(incoming), BATCH):
+                results.extend(self._upsert_batch(conn, incoming[start : start + BATCH], now=now))
+        return results
+
+    def _existing(
+        self, conn: Connection, batch: Sequence[Article]
+    ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+        a = schema.articles
+        urls = {article.url for article in batch}
+        keys = {(article.source_id, article.guid) for article in batch if article.guid}
+        condition: ColumnElement[bool] = a.c.url.in_(urls)
+        if keys:
+            condition = or_(condition, tuple_(a.c.source_id, a.c.guid).in_(keys))
+        rows = conn.execute(select(a).where(condition)).all()
+        return {row.url: row for row in rows}, {(row.source_id, row.guid): row for row in rows if row.guid}
+
+    def _upsert_batch(
+        self, conn: Connection, batch: Sequence[Article], *, now: datetime
+    ) -> list[tuple[Outcome, int]]:
+        by_url, by_guid = self._existing(conn, batch)
+        results: list[tuple[Outcome, int]] = []
+        for article in batch:
+            row = by_url.get(article.url) or (
+                by_guid.get((article.source_id, article.guid)) if article.guid else None
+            )
+            if row is None:
+                inserted = conn.execute(schema.articles.insert().values(**_values(article)))
+                article_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+                self._index(conn, article_id, article, replace_row=False)
+                results.append(("new", article_id))
+                by_url[article.url] = conn.execute(
+                    select(schema.articles).where(schema.articles.c.id == article_id)
+                ).one()
+                continue
+            results.append((self._update(conn, row, article, now=now), int(row.id)))
+        return results
+
+    def _update(self, conn: Connection, row: Any, article: Article, *, now: datetime) -> Outcome:
+        fills_body = bool(article.body) and not row.body
+        if row.content_hash == article.content_hash and not fills_body:
+            return "unchanged"
+        merged = replace(
+            article,
+            url=row.url if row.url != article.url and _taken(conn, article.url, row.id) else article.url,
+            body=article.body or row.body,
+            published_at=article.published_at or row.published_at,
+        )
+        values = _values(merged) | {"fetched_at": row.fetched_at}
+        if row.content_hash != article.content_hash:
+            conn.execute(
+                schema.article_revisions.insert().values(
+                    article_id=row.id,
+                    revision=row.revision,
+                    title=row.title,
+                    summary=row.summary,
+                    url=row.url,
+                    content_hash=row.content_hash,
+                    replaced_at=now,
+                )
+            )
+            values |= {"updated_at": now, "revision": row.revision + 1}
+        conn.execute(schema.articles.update().where(schema.articles.c.id == row.id).values(**values))
+        self._index(conn, int(row.id), merged, replace_row=True)
+        return "updated"
+
+    def _index(self, conn: Connection, article_id: int, article: Article, *, replace_row: bool) -> None:
+        if replace_row:
+            conn.execute(text("DELETE FROM articles_fts WHERE rowid = :rowid"), {"rowid": article_id})
+        conn.execute(
+            text("INSERT INTO articles_fts(rowid, title, text) VALUES (:rowid, :title, :text)"),
+            _fts_row(article_id, article),
+        )
+
+    def known_with_body(self, urls: Iterable[str]) -> set[str]:
+        """Which of these canonical URLs are already archived with a full body (no need to fetch again)."""
+        wanted = list(set(urls))
+        found: set[str] = set()
+        a = schema.articles
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), BATCH):
+                chunk = wanted[start : start + BATCH]
+                found.update(
+                    conn.execute(select(a.c.url).where(a.c.url.in_(chunk), a.c.body != "")).scalars()
+                )
+        return found
+
+    def get(self, article_id: int) -> Article | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.articles).where(schema.articles.c.id == article_id)).first()
+        return _row_to_article(row) if row else None
+
+    def revisions(self, article_id: int) -> list[dict[str, Any]]:
+        r = schema.article_revisions
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(r).where(r.c.article_id == article_id).order_by(r.c.revision)).all()
+        return [dict(row._mapping) for row in rows]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.articles)).scalar() or 0)
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, query: SearchQuery) -> list[Article]:
+        """Full-text search (zh/it/en) with filters; newest first or by relevance."""
+        expression = match_expression(query.text)
+        sql = [
+            "SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH :match"
+        ]
+        params: dict[str, Any] = {"match": expression, "limit": query.limit}
+        if query.language:
+            sql.append("AND a.language = :language")
+            params["language"] = query.language
+        if query.source_id:
+            sql.append("AND a.source_id = :source_id")
+            params["source_id"] = query.source_id
+        if query.since:
+            sql.append("AND coalesce(a.published_at, a.fetched_at) >= :since")
+            params["since"] = schema.UTCDateTime().process_bind_param(query.since, None)
+        order = "bm25(articles_fts, 5.0, 1.0)" if query.sort == "relevance" else "articles_fts.rowid DESC"
+        sql.append(f"ORDER BY {order} LIMIT :limit")
+        statement = text(" ".join(sql)).columns(*schema.articles.c)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(statement, params).all()
+        except OperationalError as error:
+            raise StoreError(
+                f"the search {query.text!r} failed: {error.orig} — simplify the query."
+            ) from None
+        return [_row_to_article(row) for row in rows]
+
+    # ------------------------------------------------------------------ source state
+
+    def source_states(self) -> dict[str, SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.source_state)).all()
+            counts: dict[str, int] = dict(
+                conn.execute(
+                    select(schema.articles.c.source_id, func.count()).group_by(schema.articles.c.source_id)
+                ).all()
+            )
+        states = {row.source_id: SourceState(**dict(row._mapping)) for row in rows}
+        for source_id, number in counts.items():
+            states[source_id] = replace(
+                states.get(source_id, SourceState(source_id=source_id)), articles=int(number)
+            )
+        return states
+
+    def source_state(self, source_id: str) -> SourceState:
+        return self.source_states().get(source_id, SourceState(source_id=source_id))
+
+    def record_success(
+        self, source_id: str, *, now: datetime, etag: str | None, last_modified: str | None
+    ) -> None:
+        self._save_state(
+            source_id,
+            {
+                "etag": etag,
+                "last_modified": last_modified,
+                "last_attempt": now,
+                "last_success": now,
+                "failures": 0,
+            },
+        )
+
+    def record_failure(self, source_id: str, *, now: datetime, error: str) -> None:
+        previous = self.source_state(source_id)
+        self._save_state(
+            source_id,
+            {
+                "last_attempt": now,
+                "failures": previous.failures + 1,
+                "last_error": error,
+                "last_error_at": now,
+            },
+        )
+
+    def _save_state(self, source_id: str, values: dict[str, Any]) -> None:
+        s = schema.source_state
+        with self.engine.begin() as conn:
+            updated = conn.execute(s.update().where(s.c.source_id == source_id).values(**values)).rowcount
+            if not updated:
+                conn.execute(s.insert().values(source_id=source_id, **({"failures": 0} | values)))
+
+
+def _taken(conn: Connection, url: str, own_id: int) -> bool:
+    """Whether another article already owns ``url`` (a GUID match whose link moved onto an existing page)."""
+    a = schema.articles
+    return conn.execute(select(a.c.id).where(a.c.url == url, a.c.id != own_id)).first() is not None
