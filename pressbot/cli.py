@@ -33,7 +33,8 @@ from pressbot.pipeline import Collector, check_source
 from pressbot.store import Archive, QuerySyntaxError, SearchQuery
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False, soft_wrap=False)
+# Piped output (scripts, logs, CI) gets wide tables instead of rich's 80-column default.
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 
@@ -56,10 +57,10 @@ def handle_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except (ConfigError, QuerySyntaxError) as error:
-            err.print(f"pressbot: error: {error}", markup=False)
+            click.echo(f"pressbot: error: {error}", err=True)
             sys.exit(2)
         except PressbotError as error:
-            err.print(f"pressbot: error: {error}", markup=False)
+            click.echo(f"pressbot: error: {error}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -67,6 +68,13 @@ def handle_errors(function: F) -> F:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _short_error(message: str | None, url: str) -> str:
+    """An error for a table cell: the source's own URL prefix is noise there."""
+    if not message:
+        return ""
+    return message.removeprefix(f"{url}: ")[:200]
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -160,13 +168,13 @@ def _report_json(report: SourceReport) -> dict[str, Any]:
     }
 
 
-def _report_table(reports: list[SourceReport]) -> Table:
+def _report_table(reports: list[SourceReport], urls: dict[str, str]) -> Table:
     table = Table(title="Collection cycle", title_justify="left")
     for column in ("source", "new", "updated", "unchanged", "status"):
         table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
     for r in reports:
         if r.failed:
-            status = f"[red]error[/red]: {r.errors[0]}"
+            status = f"[red]error[/red]: {_short_error(r.errors[0], urls[r.source_id])}"
         elif r.not_modified:
             status = "not modified (304)"
         else:
@@ -203,7 +211,7 @@ def fetch(obj: Context, source_ids: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         _dump([_report_json(r) for r in reports])
     else:
-        out.print(_report_table(reports))
+        out.print(_report_table(reports, {s.id: s.url for s in sources}))
 
 
 # ----------------------------------------------------------------------------- sources
@@ -257,8 +265,11 @@ def sources(obj: Context, check: bool, as_json: bool) -> None:
         return
     now = datetime.now(UTC)
     table = Table(title=f"Sources in {config.path}", title_justify="left")
-    for column in ("id", "lang", "kind", "every", "articles", "last success", "failures", "last error"):
-        table.add_column(column, overflow="fold")
+    for column in ("id", "lang", "kind", "every", "articles", "last success", "failures"):
+        table.add_column(
+            column, no_wrap=True, justify="right" if column in ("articles", "failures") else "left"
+        )
+    table.add_column("last error", overflow="fold", ratio=1)
     if check:
         table.add_column("check now", overflow="fold")
     for source, row in zip(config.sources, rows, strict=True):
@@ -271,7 +282,7 @@ def sources(obj: Context, check: bool, as_json: bool) -> None:
             str(state.articles),
             _ago(state.last_success, now),
             f"[red]{state.failures}[/red]" if state.failures else "0",
-            (state.last_error or "")[:160],
+            _short_error(state.last_error, source.url),
         ]
         if check:
             cells.append(

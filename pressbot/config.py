@@ -259,7 +259,7 @@ def _check_keys(where: _Where, entry: dict[str, Any], allowed: tuple[str, ...], 
     for key in entry:
         if key not in allowed:
             hint = _did_you_mean(str(key), allowed) or f" — allowed keys: {', '.join(allowed)}"
-            raise where.error(f"unknown key '{key}' in {what}{hint}")
+            raise where.error(f"unknown key '{key}'{' in ' + what if what else ''}{hint}")
 
 
 def _check_url(where: _Where, url: Any) -> str:
@@ -308,7 +308,7 @@ def _sub_mapping(where: _Where, entry: dict[str, Any], key: str, allowed: tuple[
 def _parse_source(where: _Where, entry: Any) -> Source:
     if not isinstance(entry, dict):
         raise where.error("each source must be a mapping of keys (id, name, kind, url, …)")
-    _check_keys(where, entry, SOURCE_KEYS, "a source")
+    _check_keys(where, entry, SOURCE_KEYS, "")
     for key in REQUIRED_SOURCE_KEYS:
         if key not in entry:
             raise where.error(
@@ -374,7 +374,7 @@ def _parse_source(where: _Where, entry: Any) -> Source:
 def _parse_topic(where: _Where, entry: Any) -> Topic:
     if not isinstance(entry, dict):
         raise where.error("each topic must be a mapping with id, name and keywords")
-    _check_keys(where, entry, TOPIC_KEYS, "a topic")
+    _check_keys(where, entry, TOPIC_KEYS, "")
     topic_id = _check_str(where, entry, "id")
     if not ID_RE.fullmatch(topic_id):
         raise where.error(f"key 'id': '{topic_id}' must be lower-case letters, digits and '-'")

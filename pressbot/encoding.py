@@ -29,6 +29,9 @@ SUPERSETS = {
     "us-ascii": "cp1252",
     "ascii": "cp1252",
 }
+# Detection chooses among the encodings zh/it/en outlets actually use; an open choice mistakes
+# short Italian text for Arabic or Cyrillic code pages.
+DETECTABLE = ["utf_8", "gb18030", "big5", "cp1252", "iso8859_15", "iso8859_2", "cp1250", "utf_16"]
 SINGLE_BYTE = {"cp1252", "iso8859-1", "iso8859-15", "iso8859-2", "cp1250", "latin-1"}
 BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 XML_DECL_RE = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.I)
@@ -82,6 +85,17 @@ def _mostly_utf8(content: bytes) -> bool:
     return damaged <= 8 and multibyte >= 4 * damaged
 
 
+def _detect(content: bytes) -> str | None:
+    """charset-normalizer's choice; among equally plausible ones, the first in DETECTABLE (cp1252 before cp1250)."""
+    matches = list(from_bytes(content, cp_isolation=DETECTABLE))
+    if not matches:
+        return None
+    chaos = min(m.chaos for m in matches)
+    coherence = max(m.coherence for m in matches if m.chaos <= chaos + 0.01)
+    tied = [m.encoding for m in matches if m.chaos <= chaos + 0.01 and m.coherence >= coherence - 0.01]
+    return min(tied, key=lambda name: DETECTABLE.index(name) if name in DETECTABLE else len(DETECTABLE))
+
+
 def decode_document(content: bytes, *, http_charset: str | None = None) -> tuple[str, str]:
     """Decode a feed or page; returns ``(text, codec used)``. Never raises: the last resort replaces."""
     for bom, bom_codec in BOMS:
@@ -101,8 +115,7 @@ def decode_document(content: bytes, *, http_charset: str | None = None) -> tuple
         return text, "utf-8"
     if _mostly_utf8(content):
         return content.decode("utf-8", "replace"), "utf-8"  # a few broken bytes in a UTF-8 document
-    guess = from_bytes(content[:65536]).best()
-    guessed = normalize_label(guess.encoding if guess else None)
+    guessed = normalize_label(_detect(content[:65536]))
     text = _try(content, guessed)
     if text is not None:
         return text, str(guessed)

@@ -135,7 +135,7 @@ def detect_language(text: str, *, declared: str | None = None, hints: tuple[str 
         return declared or hint or "en"
     confidences = _detector().compute_language_confidence_values(sample)
     best = confidences[0]
-    if hint and (latin < 40 and best.value < 0.8):
+    if hint and (latin < 40 and best.value < 0.9):
         return hint
     return LINGUA.get(best.language, hint or "en")
 

@@ -18,6 +18,7 @@ Routes (all GET):
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import re
@@ -73,10 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.requests.append((self.path, dict(self.headers.items())))
             self.server.hits[self.path] += 1
             count = self.server.hits[self.path]
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._route(self.path.split("?")[0], count)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     # ------------------------------------------------------------------ routing
 
@@ -87,7 +86,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(int(parts[1]), f"status {parts[1]}\n".encode(), "text/plain")
         if head == "redirect":
             remaining = int(parts[1])
-            target = "/" + "/".join(parts[2:]) if remaining <= 1 else f"/redirect/{remaining - 1}/" + "/".join(parts[2:])
+            target = (
+                "/" + "/".join(parts[2:])
+                if remaining <= 1
+                else f"/redirect/{remaining - 1}/" + "/".join(parts[2:])
+            )
             return self._send(302, b"", "text/plain", {"Location": target})
         if head == "sleep":
             time.sleep(float(parts[1]))
@@ -120,21 +123,35 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b"not found", "text/plain")
         raw = file.read_bytes()
         plain = gzip.decompress(raw) if file.suffix == ".gz" else raw
-        headers = {m.group(1).decode(): m.group(2).decode("latin-1") for m in HEADER_RE.finditer(plain[:2000])}
-        content_type = headers.pop("Content-type", headers.pop("Content-Type", "application/xml" if "feeds" in file.parts else "text/html"))
+        headers = {
+            m.group(1).decode(): m.group(2).decode("latin-1") for m in HEADER_RE.finditer(plain[:2000])
+        }
+        content_type = headers.pop(
+            "Content-type",
+            headers.pop("Content-Type", "application/xml" if "feeds" in file.parts else "text/html"),
+        )
         if file.suffix == ".gz":
             return self._send_cached(raw, content_type, headers | {"Content-Encoding": "gzip"}, etag_of=plain)
         return self._send_cached(plain, content_type, headers)
 
     # ------------------------------------------------------------------ senders
 
-    def _send_cached(self, body: bytes, content_type: str, headers: dict[str, str], etag_of: bytes | None = None) -> None:
+    def _send_cached(
+        self, body: bytes, content_type: str, headers: dict[str, str], etag_of: bytes | None = None
+    ) -> None:
         etag = '"' + hashlib.sha1(etag_of or body).hexdigest()[:16] + '"'
         if self.headers.get("If-None-Match") == etag:
             return self._send(304, b"", content_type, {"ETag": etag})
-        return self._send(200, body, content_type, headers | {"ETag": etag, "Last-Modified": "Wed, 09 Apr 2025 10:00:00 GMT"})
+        return self._send(
+            200,
+            body,
+            content_type,
+            headers | {"ETag": etag, "Last-Modified": "Wed, 09 Apr 2025 10:00:00 GMT"},
+        )
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

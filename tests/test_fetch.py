@@ -15,7 +15,9 @@ GUARDIAN = "feeds/en/guardian_us.rss"
 
 
 def options(**overrides) -> FetchOptions:
-    values = dict(user_agent="pressbot-test/1.0", timeout=3.0, retries=2, backoff=0.05, allow_private_networks=True)
+    values = dict(
+        user_agent="pressbot-test/1.0", timeout=3.0, retries=2, backoff=0.05, allow_private_networks=True
+    )
     values.update(overrides)
     return FetchOptions(**values)
 
@@ -54,7 +56,9 @@ def test_redirects_are_followed_and_limited(server):
         fetch(server.url(f"redirect/5/{GUARDIAN}"), opts=options(max_redirects=2))
 
 
-@pytest.mark.parametrize(("code", "phrase"), [(404, "no longer exists"), (403, "refuses pressbot"), (410, "removed")])
+@pytest.mark.parametrize(
+    ("code", "phrase"), [(404, "no longer exists"), (403, "refuses pressbot"), (410, "removed")]
+)
 def test_client_errors_are_readable_and_not_retried(server, code, phrase):
     with pytest.raises(FetchError, match=phrase) as caught:
         fetch(server.url(f"status/{code}"))
@@ -130,7 +134,13 @@ def test_undeclared_endless_body_is_cut_at_the_cap(server):
 
 
 def test_untrusted_links_to_private_addresses_are_refused(server):
-    for url in ("http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/latest"):
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest",
+    ):
         with pytest.raises(FetchError, match="non-public address"):
             fetch(url, opts=options(allow_private_networks=False), untrusted=True)
     with pytest.raises(FetchError, match="not an http"):
@@ -139,9 +149,13 @@ def test_untrusted_links_to_private_addresses_are_refused(server):
 
 def test_redirect_from_allowed_to_private_is_checked_for_untrusted_links(server):
     # The source itself is configured (trusted): loopback is fine. An untrusted link is not.
-    assert fetch(server.url(f"redirect/1/{GUARDIAN}"), opts=options(allow_private_networks=False)).status == 200
+    assert (
+        fetch(server.url(f"redirect/1/{GUARDIAN}"), opts=options(allow_private_networks=False)).status == 200
+    )
     with pytest.raises(FetchError, match="non-public"):
-        fetch(server.url(f"redirect/1/{GUARDIAN}"), opts=options(allow_private_networks=False), untrusted=True)
+        fetch(
+            server.url(f"redirect/1/{GUARDIAN}"), opts=options(allow_private_networks=False), untrusted=True
+        )
 
 
 def test_robots_txt_is_respected_for_article_pages(server):

@@ -62,7 +62,13 @@ def collected(fixtures_dir, tmp_path_factory):
         sources = feed_sources(server, fixtures_dir)
         first, first_bytes = run_cycle(storage, sources)
         second, second_bytes = run_cycle(storage, sources)
-    return {"storage": storage, "sources": sources, "first": first, "second": second, "bytes": (first_bytes, second_bytes)}
+    return {
+        "storage": storage,
+        "sources": sources,
+        "first": first,
+        "second": second,
+        "bytes": (first_bytes, second_bytes),
+    }
 
 
 def test_every_feed_yields_its_items_or_a_readable_recorded_error(collected, fixtures_dir):
@@ -71,7 +77,9 @@ def test_every_feed_yields_its_items_or_a_readable_recorded_error(collected, fix
         states = archive.source_states()
     for item, source, report in zip(items, collected["sources"], collected["first"], strict=True):
         if report.failed:
-            assert item["n_items"] == 0, f"{item['file']} has {item['n_items']} items but failed: {report.errors}"
+            assert item["n_items"] == 0, (
+                f"{item['file']} has {item['n_items']} items but failed: {report.errors}"
+            )
             message = states[source.id].last_error
             assert message and source.url in message and "—" in message  # says what and what to do
             assert states[source.id].failures == 2  # both cycles failed, counted
@@ -83,7 +91,11 @@ def test_every_feed_yields_its_items_or_a_readable_recorded_error(collected, fix
 
 
 def test_failed_feeds_are_the_broken_ones(collected, fixtures_dir):
-    failed = {item["file"] for item, report in zip(manifest(fixtures_dir), collected["first"], strict=True) if report.failed}
+    failed = {
+        item["file"]
+        for item, report in zip(manifest(fixtures_dir), collected["first"], strict=True)
+        if report.failed
+    }
     assert failed, "the fixture set contains unreadable feeds"
     assert all(not item["xml_wellformed"] for item in manifest(fixtures_dir) if item["file"] in failed)
 
@@ -147,7 +159,14 @@ def test_billion_laughs_document_cannot_expand(tmp_path, bare_server):
         b"<link>http://example.com/a</link></item></channel></rss>"
     )
     bare_server.documents["laughs.xml"] = (laughs, "application/rss+xml")
-    source = Source(id="laughs", name="laughs", kind="feed", url=bare_server.url("data/laughs.xml"), language="en", interval_s=600)
+    source = Source(
+        id="laughs",
+        name="laughs",
+        kind="feed",
+        url=bare_server.url("data/laughs.xml"),
+        language="en",
+        interval_s=600,
+    )
     (report,), _ = run_cycle(tmp_path, [source])
     with Archive.open(tmp_path) as archive:
         articles = _find(archive, "safe")
@@ -159,7 +178,14 @@ def test_billion_laughs_document_cannot_expand(tmp_path, bare_server):
 
 
 def test_broken_sources_do_not_stop_the_cycle_and_lose_nothing(tmp_path, server):
-    good = Source(id="good", name="good", kind="feed", url=server.url("feeds/en/guardian_us.rss"), language="en", interval_s=600)
+    good = Source(
+        id="good",
+        name="good",
+        kind="feed",
+        url=server.url("feeds/en/guardian_us.rss"),
+        language="en",
+        interval_s=600,
+    )
     bad = [
         replace(good, id="gone", url=server.url("status/404")),
         replace(good, id="down", url=server.url("status/500")),

@@ -1,0 +1,5 @@
+"""``python -m pressbot`` = the ``pressbot`` command."""
+
+from pressbot.cli import main
+
+main()
