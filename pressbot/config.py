@@ -447,3 +447,10 @@ def load_config(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read ({error}) — it must be a UTF-8 text file") from None
     return parse_config(text, path=path)
+
+
+def settings_markdown() -> str:
+    """The README's settings table, made from :data:`SETTINGS` (tests/test_docs.py keeps them equal)."""
+    lines = ["| environment variable | default | what it does |", "| --- | --- | --- |"]
+    lines += [f"| `{s.env}` | `{s.default}` | {s.help} |" for s in SETTINGS]
+    return "\n".join(lines)
