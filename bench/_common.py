@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-console = Console(width=130)
+console = Console(width=200)
 
 
 def fixtures_root() -> Path:

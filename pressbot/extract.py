@@ -18,7 +18,6 @@ anything (they are given strings or parsed trees, never URLs).
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -26,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-import charset_normalizer
 import htmldate
 import lxml.html
 import trafilatura
@@ -37,6 +35,7 @@ from readability import Document
 from readability.readability import Unparseable
 from soupsieve import SelectorSyntaxError
 
+from pressbot.encoding import decode_document
 from pressbot.errors import ExtractError
 from pressbot.models import Extracted
 from pressbot.quality import shingles
@@ -52,7 +51,6 @@ CJK_SHARE = 0.3
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD_CHAR_RE = re.compile(r"\w")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _SPACES_RE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _LANG_RE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{2,8})*$")
 _DATE_RE = re.compile(
@@ -60,7 +58,6 @@ _DATE_RE = re.compile(
     r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?"
 )
 # GB2312 and GBK pages routinely contain characters outside their declared set; GB18030 is the superset.
-_CODEC_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "big5": "big5hkscs"}
 # lxml's block tags (p, div, li, h1-h6, table cells...) plus line breaks and HTML5 sections.
 _BLOCK_TAGS = defs.block_tags | {"br", "article", "section", "header", "footer", "figure", "figcaption"}
 _DATE_META_KEYS = (
@@ -172,55 +169,9 @@ def cjk_share(text: str) -> float:
 
 
 def decode_html(content: bytes, *, charset: str | None = None) -> str:
-    """Decode page bytes: BOM, then valid UTF-8, then the declared charset, then charset-normalizer.
-
-    Valid UTF-8 wins over a declared charset because pages saved or re-served as UTF-8 keep their old
-    ``<meta charset="gb2312">`` (four of the Chinese fixtures do); GBK bytes are practically never
-    valid UTF-8.
-    """
-    for bom, codec in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if content.startswith(bom):
-            return _strip_xml_declaration(content.decode(codec, errors="replace"))
-    try:
-        return _strip_xml_declaration(content.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
-    for declared in (charset, _declared_charset(content)):
-        text = _decode_declared(content, declared)
-        if text is not None:
-            return _strip_xml_declaration(text)
-    best = charset_normalizer.from_bytes(content).best()
-    if best is not None:
-        codec = _CODEC_ALIASES.get(_codec_name(best.encoding) or "", best.encoding)
-        return _strip_xml_declaration(content.decode(codec, errors="replace"))
-    return _strip_xml_declaration(content.decode("utf-8", errors="replace"))
-
-
-def _declared_charset(content: bytes) -> str | None:
-    match = _META_CHARSET_RE.search(content[:8192])
-    return match.group(1).decode("ascii", errors="ignore") if match else None
-
-
-def _codec_name(label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        return codecs.lookup(label.strip().lower()).name
-    except LookupError:
-        return None
-
-
-def _decode_declared(content: bytes, label: str | None) -> str | None:
-    """Decode with a declared charset when it fits: at most one undecodable byte in a thousand."""
-    name = _codec_name(label)
-    if name is None or name == "utf-8":  # UTF-8 was tried strictly already
-        return None
-    text = content.decode(_CODEC_ALIASES.get(name, name), errors="replace")
-    return text if text.count("\ufffd") <= len(content) // 1000 else None
+    """Decode page bytes (see :mod:`pressbot.encoding`: BOM, valid UTF-8, declared charset, detection)."""
+    text, _codec = decode_document(content, http_charset=charset)
+    return _strip_xml_declaration(text)
 
 
 def _strip_xml_declaration(text: str) -> str:

@@ -162,7 +162,11 @@ class Collector:
         try:
             page = await self.fetcher.fetch(entry.url, untrusted=True, check_robots=True)
             return await asyncio.to_thread(
-                extract_article, page.content, url=page.url, language_hint=source.language
+                extract_article,
+                page.content,
+                url=page.url,
+                language_hint=source.language,
+                charset=page.charset,
             )
         except (FetchError, ExtractError) as error:
             return f"article page: {error}"
