@@ -286,7 +286,11 @@ class Archive:
         return states
 
     def source_state(self, source_id: str) -> SourceState:
-        return self.source_states().get(source_id, SourceState(source_id=source_id))
+        """One source's state (without the article count, which needs a scan)."""
+        s = schema.source_state
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s).where(s.c.source_id == source_id)).first()
+        return SourceState(**dict(row._mapping)) if row else SourceState(source_id=source_id)
 
     def record_success(
         self, source_id: str, *, now: datetime, etag: str | None, last_modified: str | None
