@@ -5,6 +5,7 @@ Not part of pressbot; the bench scripts import it as ``_common`` (they put ``ben
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -61,23 +62,23 @@ def maxrss_mib() -> float:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str = "") -> None:
-    out = Table(*columns, title=title, caption=caption or None, caption_justify="left")
+    out = Table(*columns, title=title, title_justify="left")
     for row in rows:
         if row is None:
             out.add_section()
             continue
         out.add_row(*(str(cell) for cell in row))
     console.print(out)
+    if caption:
+        console.print(caption, highlight=False, markup=False)
 
 
 def environment() -> dict[str, Any]:
     names = ("httpx", "feedparser", "sqlalchemy", "lingua-language-detector", "jieba")
     versions: dict[str, str] = {}
     for name in names:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),

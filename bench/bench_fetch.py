@@ -33,9 +33,8 @@ import time
 from email.utils import formatdate
 from typing import Any
 
-from _common import feeds_manifest, fixtures_root, table, write_result
-
 import httpx
+from _common import feeds_manifest, fixtures_root, table, write_result
 
 from pressbot.errors import FetchError
 from pressbot.fetch import Fetcher, FetchOptions
@@ -96,7 +95,8 @@ async def _serve(ready: Any, stop: Any, counters: Any, inflight_max: Any, delay:
                 lines = head.decode("latin-1").split("\r\n")
                 target = lines[0].split(" ")[1]
                 headers = {
-                    k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in lines[1:] if line)
                 }
                 inflight[host] += 1
                 inflight_max[host] = max(inflight_max[host], inflight[host])
@@ -107,7 +107,9 @@ async def _serve(ready: Any, stop: Any, counters: Any, inflight_max: Any, delay:
                     inflight[host] -= 1
                 number = int(target.rsplit("/", 1)[-1].split(".")[0])
                 raw, packed, etag = bodies[number % len(bodies)]
-                common = f"Date: {http_date()}\r\nServer: bench\r\nETag: {etag}\r\nCache-Control: max-age=300\r\n"
+                common = (
+                    f"Date: {http_date()}\r\nServer: bench\r\nETag: {etag}\r\nCache-Control: max-age=300\r\n"
+                )
                 if headers.get("if-none-match") == etag:
                     response = f"HTTP/1.1 304 Not Modified\r\n{common}\r\n".encode()
                     counters[NOT_MODIFIED] += 1
@@ -128,7 +130,13 @@ async def _serve(ready: Any, stop: Any, counters: Any, inflight_max: Any, delay:
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
                     break
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, IndexError, ValueError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            IndexError,
+            ValueError,
+        ):
             pass
         finally:
             writer.close()
@@ -161,9 +169,7 @@ class FeedServer:
         self.ports: list[int] = receive.recv()
 
     def urls(self, count: int) -> list[str]:
-        return [
-            f"http://127.0.0.{2 + i % HOSTS}:{self.ports[i % HOSTS]}/feeds/{i}.xml" for i in range(count)
-        ]
+        return [f"http://127.0.0.{2 + i % HOSTS}:{self.ports[i % HOSTS]}/feeds/{i}.xml" for i in range(count)]
 
     def reset(self) -> None:
         for i in range(COUNTERS):
@@ -216,7 +222,9 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits, trust_env=False)
+            pool = self._pools[key] = httpx.AsyncHTTPTransport(
+                verify=self._ssl, limits=self._limits, trust_env=False
+            )
         return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -313,7 +321,9 @@ def _wire(phase: dict[str, Any]) -> int:
     return int(phase["server"]["bytes_in"] + phase["server"]["bytes_out"])
 
 
-def _row(label: str, phase: dict[str, Any], *, seq_rate: float, wall: str, base: dict[str, Any] | None) -> tuple[Any, ...]:
+def _row(
+    label: str, phase: dict[str, Any], *, seq_rate: float, wall: str, base: dict[str, Any] | None
+) -> tuple[Any, ...]:
     kib = 1024
     rate = phase["feeds"] / phase["wall_s"]
     body, out, wire = phase["bytes_received"], phase["server"]["bytes_out"], _wire(phase)
@@ -356,12 +366,14 @@ def report(result: dict[str, Any], *, feeds: int, delay: float) -> dict[str, Any
         "conditional_feeds_per_s": second["feeds"] / second["wall_s"],
         "client_cpu_ms_per_feed": 1000 * first["client_cpu_s"] / feeds,
         "conditional_body_bytes_ratio": second["bytes_received"] / max(1, first["bytes_received"]),
-        "conditional_response_bytes_ratio": second["server"]["bytes_out"] / max(1, first["server"]["bytes_out"]),
+        "conditional_response_bytes_ratio": second["server"]["bytes_out"]
+        / max(1, first["server"]["bytes_out"]),
         "conditional_wire_bytes_ratio": _wire(second) / max(1, _wire(first)),
         "request_header_bytes_per_feed_conditional": second["server"]["bytes_in"] / feeds,
         "response_bytes_per_feed_conditional": second["server"]["bytes_out"] / feeds,
         "diagnostic_per_origin_pools_feeds_per_s": diag["concurrent"]["feeds"] / diag["concurrent"]["wall_s"],
-        "diagnostic_per_origin_pools_speedup": (diag["concurrent"]["feeds"] / diag["concurrent"]["wall_s"]) / seq_rate,
+        "diagnostic_per_origin_pools_speedup": (diag["concurrent"]["feeds"] / diag["concurrent"]["wall_s"])
+        / seq_rate,
     }
     derived["targets"] = {
         "speedup_ge_40x": derived["speedup_vs_sequential"] >= 40,
@@ -376,8 +388,20 @@ def report(result: dict[str, Any], *, feeds: int, delay: float) -> dict[str, Any
             wall=f"{seq['wall_s']:.2f} s (→ {feeds / seq_rate:.0f} s for {feeds}, extrapolated)",
             base=None,
         ),
-        _row("concurrent cycle 1", first, seq_rate=seq_rate, wall=f"{first['wall_s']:.2f} s (ideal {ideal_wall:.1f} s)", base=None),
-        _row("conditional cycle 2 (ETags of 1)", second, seq_rate=seq_rate, wall=f"{second['wall_s']:.2f} s", base=first),
+        _row(
+            "concurrent cycle 1",
+            first,
+            seq_rate=seq_rate,
+            wall=f"{first['wall_s']:.2f} s (ideal {ideal_wall:.1f} s)",
+            base=None,
+        ),
+        _row(
+            "conditional cycle 2 (ETags of 1)",
+            second,
+            seq_rate=seq_rate,
+            wall=f"{second['wall_s']:.2f} s",
+            base=first,
+        ),
         None,
         _row(
             "diagnostic: per-origin pools, cycle 1",
