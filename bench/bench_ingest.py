@@ -9,7 +9,7 @@ is inserted). Feeds are taken round-robin, so the mix follows the fixtures (abou
 Chinese, few Italian — the fixtures hold few Italian feeds).
 
 Per document, as ``pipeline.Collector`` does per source:
-``parse_feed(FetchedDocument)`` → ``normalize_entry(entry, Source(language=declared), now=…)`` for
+``parse_feed(FetchedDocument)`` → ``normalize_entries(entries, Source(language=declared), now=…)`` for
 each item → ``Archive.upsert(articles, now=…)`` into a fresh archive in a temp folder.
 The rewriting is timed apart and excluded. Memory: ``ru_maxrss`` of the process over the run, and a
 separate short pass under ``tracemalloc`` (it slows Python down, so it is not in the timed run).
@@ -39,7 +39,7 @@ from _common import feeds_manifest, fixtures_root, maxrss_mib, table, write_resu
 
 from pressbot.errors import ParseError
 from pressbot.models import LANGUAGES, FetchedDocument, Source
-from pressbot.normalize import normalize_entry
+from pressbot.normalize import normalize_entries
 from pressbot.parse import _utf8_feed_bytes, parse_feed
 from pressbot.store import Archive
 
@@ -127,7 +127,7 @@ def load_feeds(*, check_rewrite: bool = True) -> tuple[list[Feed], list[dict[str
         try:
             entries = parse_feed(document(feed, raw))
             plain = len(entries)
-            identities = len({normalize_entry(e, source, now=NOW).url for e in entries})
+            identities = len({a.url for a in normalize_entries(entries, source, now=NOW)})
             rewritten = len(parse_feed(document(feed, rewrite(raw, 1)))) if check_rewrite else plain
         except ParseError as error:
             skipped.append({"file": entry["file"], "reason": str(error)[:160]})
@@ -166,7 +166,7 @@ def ingest(feeds: list[Feed], storage: Path, *, target: int) -> tuple[Totals, Co
                 t1 = time.perf_counter()
                 entries = parse_feed(doc)[: target - totals.items]
                 t2 = time.perf_counter()
-                articles = [normalize_entry(entry, feed.source, now=NOW) for entry in entries]
+                articles = normalize_entries(entries, feed.source, now=NOW)
                 t3 = time.perf_counter()
                 results = archive.upsert(articles, now=NOW)
                 t4 = time.perf_counter()
@@ -287,7 +287,7 @@ def main() -> None:
             f"{totals.parse_s / measured:.0%}",
         ),
         (
-            "normalize (normalize_entry)",
+            "normalize (normalize_entries)",
             f"{totals.normalize_s:.1f}",
             rate(totals.normalize_s),
             f"{1e6 * totals.normalize_s / n:.0f}",
@@ -328,7 +328,7 @@ def main() -> None:
         f"parse cost is skewed: the 10 heaviest feeds ({', '.join(f.rsplit('/', 1)[-1] for f, _ in top[:4])}, …) are "
         f"{top_items:.0%} of items and {top_share:.0%} of parse time (full-content blog feeds, up to "
         f"{max(1e3 * v[0] / max(1, v[1]) for _, v in top):.0f} ms/item).{diag_line}\n"
-        f"unmodified fixtures where pressbot derives fewer articles than items (duplicate links, or links differing only by #fragment, which canonical URLs drop): "
+        f"unmodified fixtures where pressbot derives fewer articles than items (duplicate links; #fragments are kept only where they tell items apart): "
         f"{'; '.join(f'{name.rsplit(chr(47), 1)[-1]} {items}→{ids}' for name, items, ids in collapsed) or 'none'}.\n"
         f"{n:,} items from {totals.documents:,} documents ({len(feeds)} readable fixture feeds, {per_copy:,} items per round; "
         f"{len(skipped)} fixtures left out); outcomes {dict(outcomes)}; languages {dict(languages)}.\n"

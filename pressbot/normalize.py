@@ -13,6 +13,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -48,8 +49,11 @@ TITLE_FROM_TEXT_CHARS = 120
 # ----------------------------------------------------------------------------- URLs
 
 
-def canonical_url(url: str) -> str:
-    """The form of a URL used as an article's identity (two spellings of one page → one string)."""
+def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
+    """The form of a URL used as an article's identity (two spellings of one page → one string).
+
+    The fragment is dropped unless ``keep_fragment``: see :func:`normalize_entries`.
+    """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
@@ -68,7 +72,7 @@ def canonical_url(url: str) -> str:
     ]
     # Re-encode the query only when something was removed: the site's own spelling is the safest.
     query = parts.query if len(kept) == len(pairs) else urlencode(kept, doseq=True)
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    return urlunsplit((scheme, netloc, parts.path or "/", query, parts.fragment if keep_fragment else ""))
 
 
 # ----------------------------------------------------------------------------- text
@@ -152,10 +156,10 @@ def content_hash(*parts: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def identity_url(entry: Entry, source: Source, *, title: str, text: str) -> str:
+def identity_url(entry: Entry, source: Source, *, title: str, text: str, keep_fragment: bool = False) -> str:
     """The canonical URL, or a stable ``urn:pressbot:`` for items without a link."""
     if entry.url:
-        return canonical_url(entry.url)
+        return canonical_url(entry.url, keep_fragment=keep_fragment)
     key = entry.guid or content_hash(title, text)
     return f"urn:pressbot:{source.id}:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}"
 
@@ -166,6 +170,7 @@ def normalize_entry(
     *,
     now: datetime,
     extracted: Extracted | None = None,
+    keep_fragment: bool = False,
 ) -> Article:
     """One source item (and its extracted page, when full text was fetched) → an Article."""
     summary = clean_text(entry.summary)
@@ -182,7 +187,7 @@ def normalize_entry(
     language = detect_language(f"{title}\n{summary or body[:400]}", declared=source.language, hints=hints)
     return Article(
         source_id=source.id,
-        url=identity_url(entry, source, title=title, text=summary or body),
+        url=identity_url(entry, source, title=title, text=summary or body, keep_fragment=keep_fragment),
         original_url=entry.url,
         title=title,
         summary=summary,
@@ -194,3 +199,35 @@ def normalize_entry(
         authors=entry.authors,
         content_hash=content_hash(title, summary, content),
     )
+
+
+def fragment_items(entries: Sequence[Entry]) -> set[str]:
+    """Links whose #fragment tells items apart: one page, several entries with their own GUIDs.
+
+    Blogs and live pages publish each post as ``page.html#post-12``; dropping the fragment there
+    would fold 50 items into 7. Elsewhere a fragment is noise (``#comments``) and is dropped.
+    """
+    groups: dict[str, set[tuple[str, str]]] = {}
+    for entry in entries:
+        fragment = urlsplit(entry.url).fragment if entry.url else ""
+        if fragment:
+            groups.setdefault(canonical_url(entry.url), set()).add((fragment, entry.guid))
+    return {entry.url for entry in entries if entry.url and len(groups.get(canonical_url(entry.url), ())) > 1}
+
+
+def normalize_entries(
+    entries: Sequence[Entry],
+    source: Source,
+    *,
+    now: datetime,
+    extracted: Mapping[str, Extracted] | None = None,
+) -> list[Article]:
+    """All items of one fetch → Articles (see :func:`normalize_entry` and :func:`fragment_items`)."""
+    keep = fragment_items(entries)
+    pages = extracted or {}
+    return [
+        normalize_entry(
+            entry, source, now=now, extracted=pages.get(entry.url), keep_fragment=entry.url in keep
+        )
+        for entry in entries
+    ]

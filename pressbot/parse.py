@@ -17,6 +17,7 @@ import calendar
 import json
 import re
 from datetime import UTC, datetime, timezone
+from html.entities import name2codepoint
 from typing import Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -30,6 +31,11 @@ from pressbot.models import Entry, FetchedDocument, JsonFields, PageSelectors
 
 DOCTYPE_SUBSET_RE = re.compile(r"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.S | re.I)
 XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.S)
+CDATA_RE = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.S)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+BARE_AMP_RE = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)")
+NAMED_ENTITY_RE = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
+XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 JSONP_RE = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.S)
 DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -96,9 +102,30 @@ def _aware(moment: datetime, zone: timezone | ZoneInfo) -> datetime:
 # ----------------------------------------------------------------------------- feeds
 
 
+def _entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name in XML_ENTITIES:
+        return match.group(0)
+    codepoint = name2codepoint.get(name)
+    return f"&#{codepoint};" if codepoint else f"&amp;{name};"
+
+
+def repair_xml(text: str) -> str:
+    """Fix the two faults that make most real feeds ill-formed, outside CDATA sections.
+
+    Bare ``&`` in URLs (``?a=1&b=2``) and HTML entities (``&nbsp;``) are made XML, and C0 control
+    characters (invalid in XML 1.0) are removed. expat then parses feeds it would reject, which is
+    more faithful and about 5x faster than feedparser's fallback parser.
+    """
+    pieces = CDATA_RE.split(CONTROL_RE.sub("", text))
+    for index in range(0, len(pieces), 2):  # even pieces are outside CDATA
+        pieces[index] = NAMED_ENTITY_RE.sub(_entity, BARE_AMP_RE.sub("&amp;", pieces[index]))
+    return "".join(pieces)
+
+
 def _utf8_feed_bytes(document: FetchedDocument) -> bytes:
     text, _codec = decode_document(document.content, http_charset=document.charset)
-    text = DOCTYPE_SUBSET_RE.sub("", text, count=1)
+    text = repair_xml(DOCTYPE_SUBSET_RE.sub("", text, count=1))
     text = XML_DECL_RE.sub('<?xml version="1.0" encoding="utf-8"?>', text, count=1)
     return text.encode("utf-8")
 
@@ -133,8 +160,11 @@ def parse_feed(document: FetchedDocument, *, tz: str | None = None) -> list[Entr
     result = feedparser.parse(
         _utf8_feed_bytes(document),
         response_headers={"content-type": "application/xml; charset=utf-8", "content-location": document.url},
-        resolve_relative_uris=True,
-        sanitize_html=True,
+        # Both passes rewrite HTML that normalize strips anyway; off, feedparser is twice as fast
+        # (bench_ingest.py). Item links are still resolved: feedparser resolves <link>, and
+        # pressbot joins what is left against the feed's own link and URL below.
+        resolve_relative_uris=False,
+        sanitize_html=False,
     )
     base = result.feed.get("link") or document.url
     entries: list[Entry] = []

@@ -25,7 +25,7 @@ from pressbot.errors import ExtractError, FetchError, ParseError, PressbotError
 from pressbot.extract import extract_article
 from pressbot.fetch import Fetcher
 from pressbot.models import Entry, Extracted, FetchedDocument, Source, SourceReport
-from pressbot.normalize import canonical_url, normalize_entry
+from pressbot.normalize import canonical_url, normalize_entries
 from pressbot.parse import parse_feed, parse_json, parse_listing
 from pressbot.store import Archive
 
@@ -121,9 +121,7 @@ class Collector:
             return SourceReport(source_id=source.id, not_modified=True)
         entries = (await asyncio.to_thread(parse_entries, source, document))[: self.options.max_entries]
         extracted, errors = await self._full_text(source, entries) if source.full_text else ({}, [])
-        articles = [
-            normalize_entry(entry, source, now=now, extracted=extracted.get(entry.url)) for entry in entries
-        ]
+        articles = normalize_entries(entries, source, now=now, extracted=extracted)
         outcomes = await self._in_db(self.archive.upsert, articles, now=now)
         # Validators are saved only after the items are stored: a failed cycle is retried in full.
         await self._in_db(

@@ -35,7 +35,9 @@ def test_every_command_and_option_is_in_the_readme():
 def test_settings_section_is_generated_from_the_table():
     section = re.search(r"<!-- settings:start -->\n(.*?)\n<!-- settings:end -->", README, re.S)
     assert section, "README.md lacks the settings markers"
-    assert section.group(1) == settings_markdown(), "regenerate with: python -c 'from pressbot.config import settings_markdown; print(settings_markdown())'"
+    assert section.group(1) == settings_markdown(), (
+        "regenerate with: python -c 'from pressbot.config import settings_markdown; print(settings_markdown())'"
+    )
 
 
 def test_settings_defaults_match_the_table():

@@ -103,3 +103,19 @@ def test_extracted_body_and_date_fill_gaps():
     extracted = Extracted(body="Corpo completo.", published=NOW - timedelta(days=1), language_hints=("it",))
     article = normalize_entry(entry, SOURCE, now=NOW, extracted=extracted)
     assert article.body == "Corpo completo." and article.published_at == NOW - timedelta(days=1)
+
+
+def test_fragments_are_kept_only_where_they_tell_items_apart():
+    from pressbot.normalize import normalize_entries
+
+    entries = [
+        Entry(url="http://scripting.com/2017/06/26.html#a1", guid="a1", title="First post"),
+        Entry(url="http://scripting.com/2017/06/26.html#a2", guid="a2", title="Second post"),
+        Entry(url="https://www.ansa.it/x.html#comments", guid="x", title="Un articolo"),
+    ]
+    urls = [a.url for a in normalize_entries(entries, SOURCE, now=NOW)]
+    assert urls == [
+        "http://scripting.com/2017/06/26.html#a1",
+        "http://scripting.com/2017/06/26.html#a2",
+        "https://www.ansa.it/x.html",
+    ]

@@ -176,11 +176,18 @@ def test_migrating_a_populated_version_1_archive_keeps_and_indexes_rows(tmp_path
         migrations.STEPS[0](conn)
         conn.execute(migrations.schema.schema_version.insert().values(version=1, applied_at=NOW))
     engine.dispose()
-    with Archive(create_engine(f"sqlite:///{database}")) as old:
-        old.upsert(CORPUS, now=NOW)
+    with engine.begin() as conn:  # rows written the way version 1 wrote them
+        for number, item in enumerate(CORPUS, start=1):
+            conn.execute(migrations.schema.articles.insert().values(**migrations.schema.article_values(item)))
+            conn.execute(
+                text("INSERT INTO articles_fts(rowid, title, text) VALUES (:id, :title, :text)"),
+                {"id": number, "title": index_tokens(item.title), "text": index_tokens(item.summary)},
+            )
+    engine.dispose()
     with Archive.open(tmp_path) as upgraded:
         assert upgraded.count() == len(CORPUS)
-        assert ids(upgraded, "米兰") == [1]
+        assert ids(upgraded, "米兰") == [1]  # the index was rebuilt from the stored rows
+        assert ids(upgraded, "Longhua", language="it") == [5]  # with the filter columns of v3
         upgraded.upsert(
             [replace(CORPUS[0], title="双城时装周闭幕", content_hash="v2")], now=NOW
         )  # needs the v2 table
@@ -205,3 +212,12 @@ def test_an_archive_from_a_newer_pressbot_is_refused_untouched(tmp_path):
 def test_wal_mode_is_on(archive):
     with archive.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_an_item_listed_twice_in_one_batch_is_stored_once(tmp_path):
+    with Archive.open(tmp_path) as archive:
+        first, again = CORPUS[0], replace(CORPUS[0], title="later copy", content_hash="other")
+        outcomes = archive.upsert([first, CORPUS[1], again], now=NOW)
+        assert [o for o, _ in outcomes] == ["new", "new", "unchanged"]
+        assert outcomes[0][1] == outcomes[2][1] and archive.count() == 2
+        assert archive.get(outcomes[0][1]).title == first.title  # type: ignore[union-attr]

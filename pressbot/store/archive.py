@@ -19,21 +19,21 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    and_,
     create_engine,
     event,
     func,
     or_,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from pressbot.errors import StoreError
 from pressbot.models import Article, SourceState
-from pressbot.store import schema
+from pressbot.store import fulltext, schema
 from pressbot.store.migrations import migrate
-from pressbot.store.search import index_tokens, match_expression
+from pressbot.store.search import match_expression
 
 Outcome = Literal["new", "updated", "unchanged"]
 BATCH = 500
@@ -54,51 +54,6 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
-
-
-def _row_to_article(row: Any) -> Article:
-    return Article(
-        id=row.id,
-        source_id=row.source_id,
-        url=row.url,
-        original_url=row.original_url,
-        guid=row.guid,
-        title=row.title,
-        summary=row.summary,
-        body=row.body,
-        language=row.language,
-        published_at=row.published_at,
-        fetched_at=row.fetched_at,
-        updated_at=row.updated_at,
-        authors=tuple(a for a in row.authors.split("\n") if a),
-        content_hash=row.content_hash,
-        extra={"revision": str(row.revision)},
-    )
-
-
-def _values(article: Article) -> dict[str, Any]:
-    return {
-        "source_id": article.source_id,
-        "url": article.url,
-        "original_url": article.original_url,
-        "guid": article.guid,
-        "title": article.title,
-        "summary": article.summary,
-        "body": article.body,
-        "language": article.language,
-        "published_at": article.published_at,
-        "fetched_at": article.fetched_at,
-        "authors": "\n".join(article.authors),
-        "content_hash": article.content_hash,
-    }
-
-
-def _fts_row(article_id: int, article: Article) -> dict[str, Any]:
-    return {
-        "rowid": article_id,
-        "title": index_tokens(article.title),
-        "text": index_tokens(f"{article.summary}\n{article.body}"),
-    }
 
 
 class Archive:
@@ -144,35 +99,63 @@ class Archive:
     def _existing(
         self, conn: Connection, batch: Sequence[Article]
     ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+        """Stored rows matching the batch by URL or by (source, GUID), found through the indexes.
+
+        (A row-value ``(source_id, guid) IN (…)`` makes SQLite 3.40 scan the whole table; one
+        ``source_id = ? AND guid IN (…)`` term per source uses ix_articles_source_guid.)
+        """
         a = schema.articles
-        urls = {article.url for article in batch}
-        keys = {(article.source_id, article.guid) for article in batch if article.guid}
-        condition: ColumnElement[bool] = a.c.url.in_(urls)
-        if keys:
-            condition = or_(condition, tuple_(a.c.source_id, a.c.guid).in_(keys))
-        rows = conn.execute(select(a).where(condition)).all()
+        guids: dict[str, set[str]] = {}
+        for article in batch:
+            if article.guid:
+                guids.setdefault(article.source_id, set()).add(article.guid)
+        terms: list[ColumnElement[bool]] = [a.c.url.in_({article.url for article in batch})]
+        terms += [and_(a.c.source_id == source_id, a.c.guid.in_(keys)) for source_id, keys in guids.items()]
+        rows = conn.execute(select(a).where(or_(*terms))).all()
         return {row.url: row for row in rows}, {(row.source_id, row.guid): row for row in rows if row.guid}
 
     def _upsert_batch(
         self, conn: Connection, batch: Sequence[Article], *, now: datetime
     ) -> list[tuple[Outcome, int]]:
         by_url, by_guid = self._existing(conn, batch)
-        results: list[tuple[Outcome, int]] = []
+        # (outcome, stored id, or index into `pending` for rows inserted below)
+        planned: list[tuple[Outcome, int | None, int | None]] = []
+        pending: list[Article] = []
+        seen: dict[str, int] = {}  # url / source+guid → index in pending: an item listed twice in one batch
         for article in batch:
             row = by_url.get(article.url) or (
                 by_guid.get((article.source_id, article.guid)) if article.guid else None
             )
-            if row is None:
-                inserted = conn.execute(schema.articles.insert().values(**_values(article)))
-                article_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-                self._index(conn, article_id, article, replace_row=False)
-                results.append(("new", article_id))
-                by_url[article.url] = conn.execute(
-                    select(schema.articles).where(schema.articles.c.id == article_id)
-                ).one()
+            if row is not None:
+                planned.append((self._update(conn, row, article, now=now), int(row.id), None))
                 continue
-            results.append((self._update(conn, row, article, now=now), int(row.id)))
-        return results
+            keys = [article.url] + ([f"{article.source_id}\x1f{article.guid}"] if article.guid else [])
+            twin = next((seen[key] for key in keys if key in seen), None)
+            if twin is not None:  # the first listing wins (feeds list newest first)
+                planned.append(("unchanged", None, twin))
+                continue
+            seen.update(dict.fromkeys(keys, len(pending)))
+            planned.append(("new", None, len(pending)))
+            pending.append(article)
+        ids = self._insert(conn, pending)
+        return [
+            (outcome, stored if stored is not None else ids[index or 0]) for outcome, stored, index in planned
+        ]
+
+    def _insert(self, conn: Connection, articles: Sequence[Article]) -> list[int]:
+        """Insert new articles with one executemany each for rows and index; their ids in order."""
+        if not articles:
+            return []
+        statement = schema.articles.insert().returning(schema.articles.c.id, sort_by_parameter_order=True)
+        ids = [
+            int(row.id)
+            for row in conn.execute(statement, [schema.article_values(article) for article in articles])
+        ]
+        fulltext.insert(
+            conn,
+            [fulltext.row(article_id, article) for article_id, article in zip(ids, articles, strict=True)],
+        )
+        return ids
 
     def _update(self, conn: Connection, row: Any, article: Article, *, now: datetime) -> Outcome:
         fills_body = bool(article.body) and not row.body
@@ -184,7 +167,7 @@ class Archive:
             body=article.body or row.body,
             published_at=article.published_at or row.published_at,
         )
-        values = _values(merged) | {"fetched_at": row.fetched_at}
+        values = schema.article_values(merged) | {"fetched_at": row.fetched_at}
         if row.content_hash != article.content_hash:
             conn.execute(
                 schema.article_revisions.insert().values(
@@ -199,16 +182,8 @@ class Archive:
             )
             values |= {"updated_at": now, "revision": row.revision + 1}
         conn.execute(schema.articles.update().where(schema.articles.c.id == row.id).values(**values))
-        self._index(conn, int(row.id), merged, replace_row=True)
+        fulltext.replace(conn, int(row.id), merged)
         return "updated"
-
-    def _index(self, conn: Connection, article_id: int, article: Article, *, replace_row: bool) -> None:
-        if replace_row:
-            conn.execute(text("DELETE FROM articles_fts WHERE rowid = :rowid"), {"rowid": article_id})
-        conn.execute(
-            text("INSERT INTO articles_fts(rowid, title, text) VALUES (:rowid, :title, :text)"),
-            _fts_row(article_id, article),
-        )
 
     def known_with_body(self, urls: Iterable[str]) -> set[str]:
         """Which of these canonical URLs are already archived with a full body (no need to fetch again)."""
@@ -226,7 +201,7 @@ class Archive:
     def get(self, article_id: int) -> Article | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(schema.articles).where(schema.articles.c.id == article_id)).first()
-        return _row_to_article(row) if row else None
+        return schema.article_from_row(row) if row else None
 
     def revisions(self, article_id: int) -> list[dict[str, Any]]:
         r = schema.article_revisions
@@ -242,23 +217,14 @@ class Archive:
 
     def search(self, query: SearchQuery) -> list[Article]:
         """Full-text search (zh/it/en) with filters; newest first or by relevance."""
-        expression = match_expression(query.text)
-        sql = [
-            "SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH :match"
-        ]
-        params: dict[str, Any] = {"match": expression, "limit": query.limit}
-        if query.language:
-            sql.append("AND a.language = :language")
-            params["language"] = query.language
-        if query.source_id:
-            sql.append("AND a.source_id = :source_id")
-            params["source_id"] = query.source_id
-        if query.since:
-            sql.append("AND coalesce(a.published_at, a.fetched_at) >= :since")
-            params["since"] = schema.UTCDateTime().process_bind_param(query.since, None)
-        order = "bm25(articles_fts, 5.0, 1.0)" if query.sort == "relevance" else "articles_fts.rowid DESC"
-        sql.append(f"ORDER BY {order} LIMIT :limit")
-        statement = text(" ".join(sql)).columns(*schema.articles.c)
+        sql, params = fulltext.search_sql(
+            language=query.language,
+            source_id=query.source_id,
+            since=query.since,
+            relevance=query.sort == "relevance",
+        )
+        params |= {"match": match_expression(query.text), "limit": query.limit}
+        statement = text(sql).columns(*schema.articles.c)
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(statement, params).all()
@@ -266,7 +232,7 @@ class Archive:
             raise StoreError(
                 f"the search {query.text!r} failed: {error.orig} — simplify the query."
             ) from None
-        return [_row_to_article(row) for row in rows]
+        return [schema.article_from_row(row) for row in rows]
 
     # ------------------------------------------------------------------ source state
 

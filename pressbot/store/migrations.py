@@ -17,9 +17,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, inspect, select, text
 
 from pressbot.errors import StoreError
-from pressbot.store import schema
+from pressbot.store import fulltext, schema
 
 Step = Callable[[Connection], None]
+REINDEX_CHUNK = 5000
 
 
 def _v1_initial(conn: Connection) -> None:
@@ -39,7 +40,23 @@ def _v2_revisions(conn: Connection) -> None:
     schema.article_revisions.create(conn, checkfirst=True)
 
 
-STEPS: tuple[Step, ...] = (_v1_initial, _v2_revisions)
+def _v3_filterable_index(conn: Connection) -> None:
+    """Rebuild the full-text index with language/source/date columns (filters inside the index)."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.execute(text("DROP TABLE IF EXISTS articles_fts"))
+    conn.execute(text(fulltext.CREATE))
+    a = schema.articles
+    last_id = 0
+    while True:  # in chunks: an archive of millions of rows is rebuilt in bounded memory
+        rows = conn.execute(select(a).where(a.c.id > last_id).order_by(a.c.id).limit(REINDEX_CHUNK)).all()
+        if not rows:
+            break
+        fulltext.insert(conn, [fulltext.row(row.id, schema.article_from_row(row)) for row in rows])
+        last_id = rows[-1].id
+
+
+STEPS: tuple[Step, ...] = (_v1_initial, _v2_revisions, _v3_filterable_index)
 CURRENT_VERSION = len(STEPS)
 
 

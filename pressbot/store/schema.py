@@ -23,6 +23,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+from pressbot.models import Article
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime in Python, a naive UTC timestamp in the database."""
@@ -98,3 +100,40 @@ article_revisions = Table(
     Column("content_hash", String(64), nullable=False),
     Column("replaced_at", UTCDateTime, nullable=False),
 )
+
+
+def article_from_row(row: Any) -> Article:
+    return Article(
+        id=row.id,
+        source_id=row.source_id,
+        url=row.url,
+        original_url=row.original_url,
+        guid=row.guid,
+        title=row.title,
+        summary=row.summary,
+        body=row.body,
+        language=row.language,
+        published_at=row.published_at,
+        fetched_at=row.fetched_at,
+        updated_at=row.updated_at,
+        authors=tuple(a for a in row.authors.split("\n") if a),
+        content_hash=row.content_hash,
+        extra={"revision": str(row.revision)},
+    )
+
+
+def article_values(article: Article) -> dict[str, Any]:
+    return {
+        "source_id": article.source_id,
+        "url": article.url,
+        "original_url": article.original_url,
+        "guid": article.guid,
+        "title": article.title,
+        "summary": article.summary,
+        "body": article.body,
+        "language": article.language,
+        "published_at": article.published_at,
+        "fetched_at": article.fetched_at,
+        "authors": "\n".join(article.authors),
+        "content_hash": article.content_hash,
+    }
