@@ -11,7 +11,7 @@ Vocabulary built from jieba words makes the text jieba-friendly; that favours ji
 
 Build. The first rows go through ``Archive.upsert`` in batches of 5,000 and its throughput is
 reported; the rest is written with the archive's own SQL — the same ``articles`` and
-``articles_fts`` tables, ``index_tokens()`` applied as ``Archive._index`` does, dates in
+``articles_fts`` tables, rows built as ``pressbot.store.fulltext.row`` builds them, dates in
 SQLAlchemy's SQLite format — because upsert would need far more than the time budget for 1M rows.
 The database is cached in ``bench/results/search-<rows>/`` (gitignored), keyed by row count and
 generator version, so later runs only query.
@@ -53,7 +53,7 @@ from pressbot.errors import ParseError
 from pressbot.models import Article, FetchedDocument
 from pressbot.normalize import clean_text
 from pressbot.parse import parse_feed
-from pressbot.store import Archive
+from pressbot.store import Archive, fulltext
 from pressbot.store.archive import SearchQuery
 from pressbot.store.search import CJK_RUN_RE, index_tokens, match_expression
 
@@ -64,7 +64,7 @@ try:
 except ImportError:  # pragma: no cover - optional
     jieba = None
 
-GENERATOR_VERSION = 3  # bump when the corpus generator changes: invalidates cached databases
+GENERATOR_VERSION = 5  # bump when the corpus generator changes: invalidates cached databases
 VOCAB = 6000
 STOP = 50
 UPSERT_BATCH = 5000
@@ -259,10 +259,19 @@ def build_archive(
                     for i, lang, title, summary in chunk
                 ),
             )
-            # as Archive._fts_row: title, and summary + "\n" + body (body is empty here)
+            # as fulltext.row(): filter columns, title, and summary + "\n" + body (body is empty here)
             conn.executemany(
-                "INSERT INTO articles_fts(rowid, title, text) VALUES (?, ?, ?)",
-                ((i, index_tokens(title), index_tokens(f"{summary}\n")) for i, _, title, summary in chunk),
+                fulltext.INSERT,
+                (
+                    {
+                        "rowid": i,
+                        "ts": int(_timestamp(i).timestamp()),
+                        "facets": f"{fulltext.language_token(lang)} {fulltext.source_token(f'{lang}-src-{i % 17}')}",
+                        "title": index_tokens(title),
+                        "text": index_tokens(f"{summary}\n"),
+                    }
+                    for i, lang, title, summary in chunk
+                ),
             )
     direct_s = time.perf_counter() - started - generate_s
     stats["direct_rows"] = rows - upsert_rows

@@ -217,13 +217,14 @@ class Archive:
 
     def search(self, query: SearchQuery) -> list[Article]:
         """Full-text search (zh/it/en) with filters; newest first or by relevance."""
-        sql, params = fulltext.search_sql(
-            language=query.language,
-            source_id=query.source_id,
-            since=query.since,
-            relevance=query.sort == "relevance",
-        )
-        params |= {"match": match_expression(query.text), "limit": query.limit}
+        sql, params = fulltext.search_sql(since=query.since, relevance=query.sort == "relevance")
+        expression = match_expression(query.text)
+        params |= {
+            "match": fulltext.match_with_facets(
+                expression, language=query.language, source_id=query.source_id
+            ),
+            "limit": query.limit,
+        }
         statement = text(sql).columns(*schema.articles.c)
         try:
             with self.engine.connect() as conn:
