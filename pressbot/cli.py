@@ -28,9 +28,10 @@ from pressbot import __version__
 from pressbot.config import Config, Settings, load_config, load_settings, parse_when
 from pressbot.errors import ConfigError, PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
-from pressbot.models import LANGUAGES, Article, Source, SourceReport, SourceState
+from pressbot.models import LANGUAGES, Article, Source, SourceReport, SourceState, Story
 from pressbot.pipeline import Collector, check_source
 from pressbot.store import Archive, QuerySyntaxError, SearchQuery
+from pressbot.store.search import any_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Piped output (scripts, logs, CI) gets wide tables instead of rich's 80-column default.
@@ -355,6 +356,9 @@ def _hit_json(article: Article, *, body: bool = False) -> dict[str, Any]:
     help="Output format.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--stories", "one_per_story", is_flag=True, help="One hit per story (the best-placed article of each)."
+)
 @click.pass_obj
 @handle_errors
 def search(
@@ -367,6 +371,7 @@ def search(
     sort: str,
     fmt: str,
     as_json: bool,
+    one_per_story: bool,
 ) -> None:
     """Full-text search in Chinese, Italian and English.
 
@@ -378,14 +383,17 @@ def search(
         language=lang,
         source_id=source_id,
         since=parse_when(since, now=datetime.now(UTC)) if since else None,
-        limit=limit,
+        limit=limit * 5 if one_per_story else limit,
         sort="relevance" if sort == "relevance" else "recent",
     )
     with obj.archive() as store:
         hits = store.search(request)
+        story_of = store.story_of(hit.id for hit in hits if hit.id is not None)
+    if one_per_story:
+        hits = _one_per_story(hits, story_of)[:limit]
     fmt = "json" if as_json else fmt
     if fmt == "json":
-        _dump([_hit_json(hit) for hit in hits])
+        _dump([_hit_json(hit) | {"story": story_of.get(hit.id or 0)} for hit in hits])
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", "source", "language", "published_at", "title", "url"])
@@ -412,6 +420,18 @@ def search(
                 hit.title,
             )
         out.print(table)
+
+
+def _one_per_story(hits: list[Article], story_of: dict[int, int]) -> list[Article]:
+    seen: set[int] = set()
+    kept = []
+    for hit in hits:
+        story = story_of.get(hit.id or 0)
+        if story is None or story not in seen:
+            kept.append(hit)
+            if story is not None:
+                seen.add(story)
+    return kept
 
 
 @archive.command()
@@ -443,3 +463,129 @@ def show(obj: Context, article_id: int, as_json: bool) -> None:
     out.print(
         article.body or article.summary or "(no text archived — the feed gave only a title)", markup=False
     )
+
+
+# ----------------------------------------------------------------------------- stories
+
+
+def _story_json(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "first_seen": _iso(story.first_seen),
+        "last_seen": _iso(story.last_seen),
+        "articles": [
+            {
+                "id": a.id,
+                "source": a.source_id,
+                "language": a.language,
+                "title": a.title,
+                "url": a.url,
+                "published_at": _iso(a.published_at),
+                "reason": story.reasons.get(a.id or 0, ""),
+            }
+            for a in story.articles
+        ],
+        "languages": story.languages,
+        "outlets": story.outlets,
+    }
+
+
+def _coverage(story: Story) -> str:
+    outlets = ", ".join(f"{o} ×{n}" if n > 1 else o for o, n in story.outlets.items())
+    languages = " · ".join(f"{lang} {n}" for lang, n in story.languages.items())
+    return f"{outlets} — {languages}"
+
+
+def _topic_articles(obj: Context, store: Archive, topic_id: str, since: Any) -> list[int]:
+    config = obj.config()
+    topic = next((t for t in config.topics if t.id == topic_id), None)
+    if topic is None:
+        known = ", ".join(t.id for t in config.topics) or "none"
+        raise ConfigError(f"no topic '{topic_id}' in {config.path} (topics: {known}).")
+    keywords = [word for words in topic.keywords.values() for word in words]
+    hits = store.search(SearchQuery(text="", raw_match=any_of(keywords), since=since, limit=10000))
+    return [hit.id for hit in hits if hit.id is not None]
+
+
+@main.group(invoke_without_command=True)
+@click.option("--since", metavar="WHEN", help="Stories seen since: ISO date/time or a duration (24h, 7d).")
+@click.option("--topic", metavar="ID", help="Only stories matching a topic of sources.yaml.")
+@click.option("--lang", type=click.Choice(LANGUAGES), help="Only stories with an article in this language.")
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=30, show_default=True, help="Most stories listed."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_context
+@handle_errors
+def stories(
+    ctx: click.Context, since: str | None, topic: str | None, lang: str | None, limit: int, fmt: str
+) -> None:
+    """Stories: the same event across outlets and languages, with their coverage.
+
+    `pressbot stories show ID` shows one story's articles side by side.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+    moment = parse_when(since, now=datetime.now(UTC)) if since else None
+    with obj.archive() as store:
+        article_ids = _topic_articles(obj, store, topic, moment) if topic else None
+        found = store.stories(since=moment, language=lang, article_ids=article_ids, limit=limit)
+    if fmt == "json":
+        _dump([_story_json(story) for story in found])
+        return
+    if not found:
+        err.print("No story matches. Run `pressbot fetch` first, or widen --since.", markup=False)
+        return
+    table = Table(title=f"{len(found)} stories", title_justify="left")
+    for column in ("id", "first seen", "headline", "coverage"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("id", "first seen"))
+    for story in found:
+        lead = story.articles[0]
+        table.add_row(
+            str(story.id),
+            f"{story.first_seen:%Y-%m-%d %H:%M}",
+            f"[{lead.language}] {lead.title}",
+            _coverage(story),
+        )
+    out.print(table)
+
+
+@stories.command("show")
+@click.argument("story_id", type=int, metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+@handle_errors
+def show_story(obj: Context, story_id: int, as_json: bool) -> None:
+    """One story's articles side by side, with why each joined."""
+    with obj.archive() as store:
+        story = store.story(story_id)
+    if story is None:
+        raise PressbotError(f"no story {story_id} in the archive — list them with `pressbot stories`.")
+    if as_json:
+        _dump(_story_json(story))
+        return
+    out.print(
+        f"[bold]Story {story.id}[/bold] · first seen {story.first_seen:%Y-%m-%d %H:%M} UTC · {_coverage(story)}"
+    )
+    table = Table(show_lines=True)
+    for column in ("article", "when", "outlet", "lang", "headline", "why"):
+        table.add_column(column, overflow="fold")
+    for article in story.articles:
+        when = article.published_at or article.fetched_at
+        table.add_row(
+            str(article.id),
+            f"{when:%m-%d %H:%M}" if when else "",
+            article.source_id,
+            article.language,
+            f"{article.title}\n[dim]{article.url}[/dim]",
+            story.reasons.get(article.id or 0, ""),
+        )
+    out.print(table)

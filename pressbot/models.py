@@ -156,3 +156,49 @@ class SourceReport:
     errors: tuple[str, ...] = ()  # readable messages; the first is the source's error, others per article
     failed: bool = False  # the source itself failed (its feed/page could not be read)
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class StoryLink:
+    """Why an article belongs to a story (and its fingerprints, kept for later arrivals)."""
+
+    article_id: int
+    story_id: int
+    score: float
+    reason: str
+    moment: datetime
+    minhash: bytes
+    vector: bytes
+    model: str
+    clues: tuple[str, ...] = ()
+    near_copy_of: int | None = None
+    matched_article: int | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    """The cluster of articles about one event, across outlets and languages."""
+
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    articles: tuple[Article, ...]
+    reasons: dict[int, str] = field(default_factory=dict)  # article id → why it joined
+
+    @property
+    def languages(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for article in self.articles:
+            counts[article.language] = counts.get(article.language, 0) + 1
+        return counts
+
+    @property
+    def outlets(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for article in self.articles:
+            counts[article.source_id] = counts.get(article.source_id, 0) + 1
+        return counts
+
+    def representative(self, language: str) -> Article | None:
+        """The first article in that language (the story's headline there)."""
+        return next((a for a in self.articles if a.language == language), None)

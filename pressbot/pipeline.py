@@ -1,6 +1,6 @@
 """The only place the stages are chained. Reads top to bottom as the flow:
 
-    source → fetch → parse → (fetch article pages → extract) → normalize → store
+    source → fetch → parse → (fetch article pages → extract) → normalize → store → dedup/cluster
 
 One collection cycle runs every source concurrently (the fetcher enforces the global and
 per-host limits). A failing source never stops the cycle: its error is recorded on its state
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pressbot.cluster import ClusterReport, StoryClusterer, cluster_all
 from pressbot.errors import ExtractError, FetchError, ParseError, PressbotError
 from pressbot.extract import extract_article
 from pressbot.fetch import Fetcher
@@ -71,6 +72,10 @@ class Collector:
 
     def close(self) -> None:
         self._db.shutdown(wait=True)
+
+    async def cluster(self, clusterer: StoryClusterer) -> list[ClusterReport]:
+        """Link every article not yet in a story (this cycle's, and any left by an interrupted one)."""
+        return list(await self._in_db(cluster_all, clusterer, now=self.clock()))
 
     async def _in_db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

@@ -34,6 +34,7 @@ from pressbot.models import Article, SourceState
 from pressbot.store import fulltext, schema
 from pressbot.store.migrations import migrate
 from pressbot.store.search import match_expression
+from pressbot.store.stories import StoriesMixin
 
 Outcome = Literal["new", "updated", "unchanged"]
 BATCH = 500
@@ -41,22 +42,30 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class SearchQuery:
-    text: str
+    text: str  # the user's query (see store.search.match_expression)
     language: str | None = None
     source_id: str | None = None
     since: datetime | None = None
     limit: int = 20
     sort: Literal["recent", "relevance"] = "recent"
+    raw_match: str | None = None  # a ready FTS5 expression instead of ``text`` (topics)
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+    # 64 MB page cache: inserts into a large full-text index stay off the disk.
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=10000",
+        "cache_size=-65536",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
 
-class Archive:
+class Archive(StoriesMixin):
     """One archive database; open with :meth:`open`, close when done."""
 
     def __init__(self, engine: Engine):
@@ -218,7 +227,7 @@ class Archive:
     def search(self, query: SearchQuery) -> list[Article]:
         """Full-text search (zh/it/en) with filters; newest first or by relevance."""
         sql, params = fulltext.search_sql(since=query.since, relevance=query.sort == "relevance")
-        expression = match_expression(query.text)
+        expression = query.raw_match or match_expression(query.text)
         params |= {
             "match": fulltext.match_with_facets(
                 expression, language=query.language, source_id=query.source_id

@@ -56,7 +56,12 @@ def _v3_filterable_index(conn: Connection) -> None:
         last_id = rows[-1].id
 
 
-STEPS: tuple[Step, ...] = (_v1_initial, _v2_revisions, _v3_filterable_index)
+def _v4_stories(conn: Connection) -> None:
+    for table in (schema.stories, schema.article_stories, schema.fingerprints):
+        table.create(conn, checkfirst=True)
+
+
+STEPS: tuple[Step, ...] = (_v1_initial, _v2_revisions, _v3_filterable_index, _v4_stories)
 CURRENT_VERSION = len(STEPS)
 
 

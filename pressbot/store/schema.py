@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import (
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -99,6 +101,40 @@ article_revisions = Table(
     Column("url", Text, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("replaced_at", UTCDateTime, nullable=False),
+)
+
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("size", Integer, nullable=False, default=1),
+    Index("ix_stories_last_seen", "last_seen"),
+)
+
+article_stories = Table(
+    "article_stories",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id"), nullable=False, index=True),
+    Column("score", Float, nullable=False),  # 1.0 for a story's first article
+    Column("reason", Text, nullable=False),  # why it joined, for humans
+    Column("near_copy_of", Integer),  # the article it repeats, when a near-copy
+    Column("matched_article", Integer),  # the member it was most similar to
+    Column("linked_at", UTCDateTime, nullable=False),
+)
+
+fingerprints = Table(
+    "fingerprints",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("moment", UTCDateTime, nullable=False, index=True),  # published, else fetched: the story clock
+    Column("minhash", LargeBinary, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32 sentence embedding
+    Column("clues", Text, nullable=False, default=""),  # numbers and names, newline-separated
+    Column("model", String(80), nullable=False),
 )
 
 

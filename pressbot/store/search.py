@@ -97,3 +97,19 @@ def match_expression(query: str) -> str:
     for excluded in exclude:
         expression += f" NOT {excluded}"
     return expression
+
+
+def any_of(phrases: list[str]) -> str:
+    """An FTS5 expression matching any of the phrases (a topic's keywords, in any language)."""
+    parts = []
+    for phrase in phrases:
+        quoted = '"' + phrase.replace('"', " ") + '"' if " " in phrase.strip() else phrase
+        try:
+            parts.append(f"({match_expression(quoted)})")
+        except QuerySyntaxError:
+            continue  # a keyword with nothing searchable in it (punctuation only)
+    if not parts:
+        raise QuerySyntaxError(
+            "the topic has no searchable keyword — add words to its keywords in sources.yaml."
+        )
+    return " OR ".join(parts)
