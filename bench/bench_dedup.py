@@ -41,7 +41,7 @@ import time
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 from _common import fixtures_root, maxrss_mib, summary_ms, table, write_result
 
-from pressbot.cluster import StoryClusterer, cluster_all
+from pressbot.cluster import StoryClusterer, cluster_all, match_text
 from pressbot.dedup import (
     DedupSettings,
     Encoder,
@@ -191,7 +191,7 @@ class ClusterRun:
     near_copies: int
 
 
-def run_pipeline(articles: Sequence[Article], threshold: float, encoder: Encoder) -> ClusterRun:
+def run_pipeline(articles: Sequence[Article], settings: DedupSettings, encoder: Encoder) -> ClusterRun:
     with tempfile.TemporaryDirectory(prefix="bench-dedup-") as tmp:
         archive = Archive.open(Path(tmp))
         try:
@@ -199,7 +199,7 @@ def run_pipeline(articles: Sequence[Article], threshold: float, encoder: Encoder
             archive.upsert(list(articles), now=NOW)
             upsert_s = time.perf_counter() - started
             clusterer = StoryClusterer(
-                archive, settings=DedupSettings(same_story=threshold), encoder=lambda: encoder
+                archive, settings=settings, encoder=lambda: encoder
             )
             started = time.perf_counter()
             reports = cluster_all(clusterer, now=NOW)
@@ -215,7 +215,7 @@ def run_pipeline(articles: Sequence[Article], threshold: float, encoder: Encoder
     if missing:
         raise SystemExit(f"{len(missing)} articles came back in no story, e.g. {missing[:3]}")
     return ClusterRun(
-        threshold, story_of, reasons, seconds, upsert_s, len(reports), sum(r.near_copies for r in reports)
+        settings.same_story, story_of, reasons, seconds, upsert_s, len(reports), sum(r.near_copies for r in reports)
     )
 
 
@@ -227,7 +227,19 @@ def ntrex_extras(run: ClusterRun, articles: Sequence[Article], truth: dict[str, 
         docs_of_story[run.story_of[article.url]].add(truth[article.url])
     together = [doc for doc, stories in by_doc.items() if len(stories) == 1]
     alone = [doc for doc in together if len(docs_of_story[next(iter(by_doc[doc]))]) == 1]
-    return {"docs": len(by_doc), "three_together": len(together), "three_together_alone": len(alone)}
+    merged = sorted({pair for docs in docs_of_story.values() for pair in combinations(sorted(docs), 2)})
+    split = {
+        doc: {a.language: [run.story_of[a.url], run.reasons[a.url]] for a in articles if truth[a.url] == doc}
+        for doc, stories in by_doc.items()
+        if len(stories) > 1
+    }
+    return {
+        "docs": len(by_doc),
+        "three_together": len(together),
+        "three_together_alone": len(alone),
+        "merged_doc_pairs": [list(pair) for pair in merged],
+        "split_docs": split,
+    }
 
 
 def cross_merges(
@@ -270,51 +282,68 @@ def clustering_section(
     uci, uci_truth = uci_articles(300 if quick else 999)
     docs_by_id = {d["doc_id"]: d for d in docs}
     sweep = (0.55, DEFAULT.same_story, 0.65) if quick else SWEEP
+    cross_default = getattr(DEFAULT, "cross_language", None)
+    plans: list[tuple[str, Sequence[Article], dict[str, str], str, float]] = []
+    for name, articles, truth in (("ntrex", ntrex, ntrex_truth), ("uci", uci, uci_truth)):
+        plans += [(name, articles, truth, "same_story", t) for t in sweep]
+        if name == "ntrex" and cross_default is not None:  # the threshold across languages, if pressbot has one
+            plans += [(name, articles, truth, "cross_language", cross_default + t - DEFAULT.same_story) for t in sweep]
     results: dict[str, Any] = {"ntrex": [], "uci": []}
     rows: list[Any] = []
     merges: list[dict[str, Any]] = []
-    speed: dict[str, float] = {}
-    for name, articles, truth in (("ntrex", ntrex, ntrex_truth), ("uci", uci, uci_truth)):
-        for threshold in sweep:
-            run = run_pipeline(articles, threshold, encoder)
-            scores = pairwise(run.story_of, truth)
-            entry: dict[str, Any] = {"threshold": threshold, **scores}
-            entry |= {
-                "articles": len(articles),
-                "cluster_s": round(run.seconds, 3),
-                "articles_per_s": round(len(articles) / run.seconds, 1),
-                "near_copy_links": run.near_copies,
-            }
-            extra = ""
-            if name == "ntrex":
-                entry |= ntrex_extras(run, articles, truth)
-                extra = f"{entry['three_together']}/{entry['docs']} ({entry['three_together_alone']} alone)"
-                if abs(threshold - DEFAULT.same_story) < 1e-9:
-                    merges = cross_merges(run, articles, truth, docs_by_id)
-                    speed["ntrex_process_articles_per_s"] = entry["articles_per_s"]
-            elif abs(threshold - DEFAULT.same_story) < 1e-9:
-                speed["uci_process_articles_per_s"] = entry["articles_per_s"]
-            results[name].append(entry)
-            rows.append(
-                (
-                    f"{name} ({len(articles)})",
-                    mark(threshold),
-                    f"{scores['stories']} / {scores['true_clusters']}",
-                    f"{scores['precision']:.3f}",
-                    f"{scores['recall']:.3f}",
-                    f"{scores['f1']:.3f}",
-                    extra,
-                    run.near_copies,
-                    f"{entry['articles_per_s']:.0f}",
-                )
+    speed: dict[str, list[float]] = defaultdict(list)
+    previous = None
+    for name, articles, truth, knob, threshold in plans:
+        settings = replace(DEFAULT, **{knob: round(threshold, 2)})
+        is_default = settings == DEFAULT
+        run = run_pipeline(articles, settings, encoder)
+        scores = pairwise(run.story_of, truth)
+        entry: dict[str, Any] = {
+            "swept": knob,
+            "same_story": settings.same_story,
+            "cross_language": getattr(settings, "cross_language", None),
+            "default": is_default,
+            **scores,
+        }
+        entry |= {
+            "articles": len(articles),
+            "cluster_s": round(run.seconds, 3),
+            "articles_per_s": round(len(articles) / run.seconds, 1),
+            "near_copy_links": run.near_copies,
+        }
+        speed[name].append(entry["articles_per_s"])
+        extra = ""
+        if name == "ntrex":
+            entry |= ntrex_extras(run, articles, truth)
+            extra = f"{entry['three_together']}/{entry['docs']} ({entry['three_together_alone']} alone)"
+            if is_default and not merges:
+                merges = cross_merges(run, articles, truth, docs_by_id)
+        results[name].append(entry)
+        if previous is not None and previous != (name, knob):
+            rows.append(None)
+        previous = (name, knob)
+        value = getattr(settings, knob)
+        rows.append(
+            (
+                f"{name} ({len(articles)})",
+                f"{knob} {value:.2f}" + (" *" if is_default else ""),
+                f"{settings.same_story:.2f}" + (f" / {settings.cross_language:.2f}" if cross_default is not None else ""),
+                f"{scores['stories']} / {scores['true_clusters']}",
+                f"{scores['precision']:.3f}",
+                f"{scores['recall']:.3f}",
+                f"{scores['f1']:.3f}",
+                extra,
+                run.near_copies,
+                f"{entry['articles_per_s']:.0f}",
             )
-        rows.append(None)
+        )
     table(
         "1. Story clustering through StoryClusterer.process (pairwise, against human clusters)",
-        ("dataset (articles)", "same_story", "stories / true", "precision", "recall", "F1",
+        ("dataset (articles)", "swept", "same_story / cross_language", "stories / true", "precision", "recall", "F1",
          "NTREX docs: 3 langs in 1 story", "near-copy links", "articles/s"),
-        rows[:-1],
-        caption="* = DedupSettings().same_story. 'alone' = that story holds no other document.",
+        rows,
+        caption="* = the defaults (DedupSettings()). 'alone' = that story holds no other document. "
+        "articles/s = StoryClusterer.process over the whole set (encoder warm; the machine is shared, timings vary).",
     )
     merge_rows = []
     for merge in merges:
@@ -325,11 +354,37 @@ def clustering_section(
             )
         merge_rows.append(None)
     table(
-        f"1a. NTREX cross-document merges at the default same_story={DEFAULT.same_story:.2f}",
+        "1a. NTREX cross-document merges at the defaults",
         ("story", "doc_id", "outlet", "langs", "English headline"),
         merge_rows[:-1] or [("—", "none", "", "", "")],
     )
-    return results, merges, speed
+    default_run = next((e for e in results["ntrex"] if e["default"]), None)
+    if default_run is not None:
+        base = {tuple(pair) for pair in default_run["merged_doc_pairs"]}
+        extra: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for e in results["ntrex"]:
+            for pair in {tuple(p) for p in e["merged_doc_pairs"]} - base:
+                extra[pair].append(f"{e['same_story']:.2f}/{e['cross_language']}")
+        head = {d: docs_by_id[d]["en"].split("\n")[0][:70] for d in docs_by_id}
+        table(
+            "1b. NTREX document pairs merged at other settings (same_story/cross_language) but not at the defaults",
+            ("doc A", "doc B", "settings", "headline A", "headline B"),
+            [(a, b, " ".join(v), head[a], head[b]) for (a, b), v in sorted(extra.items(), key=lambda kv: -len(kv[1]))]
+            or [("—", "none", "", "", "")],
+        )
+        table(
+            "1c. NTREX documents whose 3 language versions are not in one story at the defaults",
+            ("doc_id", "language", "story", "reason", "headline"),
+            [
+                (doc if i == 0 else "", lang, story, reason[:80], docs_by_id[doc][lang].split("\n")[0][:60])
+                for doc, langs in default_run["split_docs"].items()
+                for i, (lang, (story, reason)) in enumerate(sorted(langs.items()))
+            ]
+            or [("—", "none", "", "", "")],
+        )
+    process_speed = {f"{name}_process_articles_per_s_median": statistics.median(v) for name, v in speed.items()}
+    process_speed |= {f"{name}_process_articles_per_s_best": max(v) for name, v in speed.items()}
+    return results, merges, process_speed
 
 
 # ----------------------------------------------------------------------------- 2. near-copies
@@ -345,15 +400,24 @@ def nyt_section() -> dict[str, Any]:
         first, second = shingles(a, "en"), shingles(b, "en")
         score = jaccard(first, second)
         copy = best_near_copy(first, {1: second}, threshold=DEFAULT.near_copy) is not None
+        # what StoryClusterer compares: cluster.match_text of the Article (it may leave the headline out)
+        pipeline = [
+            shingles(match_text(Article(source_id="nyt", url=pair["guid"], title=side["title"], language="en",
+                                        summary=side["description"])), "en")
+            for side in (pair["before"], pair["after"])
+        ]
+        pipeline_score = jaccard(*pipeline)
         out.append({"guid": pair["guid"], "jaccard": round(score, 4), "near_copy": copy,
+                    "pipeline_match_text_jaccard": round(pipeline_score, 4),
                     "before": pair["before"]["title"], "after": pair["after"]["title"]})
-        rows.append((f"{score:.3f}", "yes" if copy else "no", pair["before"]["title"][:70],
-                     pair["after"]["title"][:70]))
+        rows.append((f"{score:.3f}", "yes" if copy else "no",
+                     f"{pipeline_score:.3f}" + (" yes" if pipeline_score >= DEFAULT.near_copy else " no"),
+                     pair["before"]["title"][:64], pair["after"]["title"][:64]))
     scores = [o["jaccard"] for o in out]
     found = sum(o["near_copy"] for o in out)
     table(
         f"2a. NYT same-GUID edited items: near-copies at near_copy={DEFAULT.near_copy} → {found}/{len(out)}",
-        ("Jaccard", "near-copy", "title before", "title after"),
+        ("Jaccard title+desc.", "near-copy", "Jaccard of cluster.match_text", "title before", "title after"),
         rows,
         caption=f"Jaccard min {min(scores):.3f} / median {statistics.median(scores):.3f} / max {max(scores):.3f}",
     )
@@ -642,8 +706,12 @@ def main() -> None:
             ("encoder, batch of 256 titles + leads (NTREX zh/it/en)", f"{enc['texts_per_s_median']:.0f} texts/s median, "
              f"{enc['texts_per_s_best']:.0f} best ({enc['runs']} batches)"),
             ("encoder, Italian pairs (one call, all texts)", f"{italian['encode_texts_per_s']:.0f} texts/s"),
-            ("StoryClusterer.process, NTREX at the default", f"{process_speed.get('ntrex_process_articles_per_s', 0):.0f} articles/s"),
-            ("StoryClusterer.process, UCI at the default", f"{process_speed.get('uci_process_articles_per_s', 0):.0f} articles/s"),
+            *(
+                (f"StoryClusterer.process, {name.upper()} (median / best of the sweep's runs)",
+                 f"{process_speed[name + '_process_articles_per_s_median']:.0f} / "
+                 f"{process_speed[name + '_process_articles_per_s_best']:.0f} articles/s")
+                for name in ("ntrex", "uci")
+            ),
             ("sections (s)", ", ".join(f"{k} {v}" for k, v in clock.items())),
             ("peak RSS", f"{maxrss_mib():.0f} MiB"),
         ],

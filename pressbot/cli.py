@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pressbot import __version__
+from pressbot.cluster import StoryClusterer
 from pressbot.config import Config, Settings, load_config, load_settings, parse_when
 from pressbot.errors import ConfigError, PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
@@ -148,10 +149,13 @@ async def _run_cycle(
                 disable=not show_progress,
             ) as progress:
                 task = progress.add_task("", total=len(sources))
-                return await collector.run_cycle(
+                reports = await collector.run_cycle(
                     sources,
                     progress=lambda report: progress.update(task, advance=1, description=report.source_id),
                 )
+                progress.update(task, description="grouping new articles into stories")
+                await collector.cluster(StoryClusterer(archive))
+                return reports
         finally:
             collector.close()
 

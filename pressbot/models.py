@@ -6,6 +6,7 @@ a *topic* is a named watch list. Stages take and return these, never library obj
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -187,17 +188,11 @@ class Story:
 
     @property
     def languages(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for article in self.articles:
-            counts[article.language] = counts.get(article.language, 0) + 1
-        return counts
+        return dict(Counter(article.language for article in self.articles))
 
     @property
     def outlets(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for article in self.articles:
-            counts[article.source_id] = counts.get(article.source_id, 0) + 1
-        return counts
+        return dict(Counter(article.source_id for article in self.articles))
 
     def representative(self, language: str) -> Article | None:
         """The first article in that language (the story's headline there)."""

@@ -151,3 +151,25 @@ def test_every_command_has_help(tmp_path):
     for command in ([], ["fetch"], ["sources"], ["archive"], ["archive", "search"], ["archive", "show"]):
         result = run(tmp_path, *command, "--help")
         assert "Usage: " in result.stdout and "--help" in result.stdout
+
+
+def test_stories_commands(configured):
+    run(configured, "fetch")
+    stories = json.loads(run(configured, "stories", "--format", "json", "--limit", "500").stdout)
+    assert stories and {"id", "first_seen", "articles", "languages", "outlets"} <= set(stories[0])
+    article = stories[0]["articles"][0]
+    assert {"id", "source", "language", "title", "url"} <= set(article)
+    total = sum(len(s["articles"]) for s in stories)
+    assert total == 55 + 20 + 1 + 2  # every archived article is in exactly one story
+    # The two CCTV items (opening and closing of the fashion week) and the topic filter.
+    topical = json.loads(
+        run(configured, "stories", "--topic", "bi-city-fashion-week", "--format", "json").stdout
+    )
+    assert topical and all(any(a["source"] == "cctv" for a in s["articles"]) for s in topical)
+    shown = json.loads(run(configured, "stories", "show", str(topical[0]["id"]), "--json").stdout)
+    assert shown["id"] == topical[0]["id"] and shown["articles"][0]["reason"]
+    assert "first seen" in run(configured, "stories", "show", str(topical[0]["id"])).stdout
+    per_story = json.loads(run(configured, "archive", "search", "Trump", "--stories", "--json").stdout)
+    assert len({hit["story"] for hit in per_story}) == len(per_story)
+    missing = run(configured, "stories", "--topic", "nope", check=False)
+    assert missing.returncode == 2 and "no topic 'nope'" in missing.stderr

@@ -22,7 +22,9 @@ WIRE = (
 )
 
 
-def art(n: int, title: str, language: str, *, summary: str = "", source: str = "src", hours: float = 0) -> Article:
+def art(
+    n: int, title: str, language: str, *, summary: str = "", source: str = "src", hours: float = 0
+) -> Article:
     return Article(
         source_id=source,
         url=f"https://example.com/{source}/{n}",
@@ -68,7 +70,13 @@ def test_near_copy_verification_uses_exact_jaccard():
 
 def test_wire_copy_with_changed_headline_is_a_near_copy(tmp_path, encoder):
     original = art(1, "Moda, chiusa la Bi-City Fashion Week", "it", summary=WIRE, source="ansa", hours=2)
-    copy = art(2, "Shenzhen e Milano, cala il sipario sulla settimana della moda", "it", summary=WIRE.replace("tre giorni", "quattro giorni"), source="corriere")
+    copy = art(
+        2,
+        "Shenzhen e Milano, cala il sipario sulla settimana della moda",
+        "it",
+        summary=WIRE.replace("tre giorni", "quattro giorni"),
+        source="corriere",
+    )
     archive, stories = clustered(tmp_path, [original, copy], encoder)
     assert stories[original.url] == stories[copy.url]
     story = archive.story(stories[copy.url])
@@ -77,10 +85,38 @@ def test_wire_copy_with_changed_headline_is_a_near_copy(tmp_path, encoder):
 
 
 def test_same_event_in_chinese_and_italian_is_one_story_two_events_stay_apart(tmp_path, encoder):
-    zh = art(1, "2025深圳（龙华）—米兰双城时装周在米兰圆满落幕", "zh", summary="当地时间4月14日，双城时装周在意大利米兰落幕。", source="cctv", hours=3)
-    it = art(2, "Si chiude a Milano la Bi-City Fashion Week di Shenzhen", "it", summary="La settimana della moda tra Shenzhen e Milano si è chiusa il 14 aprile.", source="corriere", hours=1)
-    other = art(3, "Il governo approva la legge di bilancio", "it", summary="Il Consiglio dei ministri ha approvato la manovra.", source="ansa", hours=2)
-    other_zh = art(4, "国务院常务会议部署稳就业工作", "zh", summary="国务院总理主持召开国务院常务会议。", source="xinhua", hours=2)
+    zh = art(
+        1,
+        "2025深圳（龙华）—米兰双城时装周在米兰圆满落幕",
+        "zh",
+        summary="当地时间4月14日，双城时装周在意大利米兰落幕。",
+        source="cctv",
+        hours=3,
+    )
+    it = art(
+        2,
+        "Si chiude a Milano la Bi-City Fashion Week di Shenzhen",
+        "it",
+        summary="La settimana della moda tra Shenzhen e Milano si è chiusa il 14 aprile.",
+        source="corriere",
+        hours=1,
+    )
+    other = art(
+        3,
+        "Il governo approva la legge di bilancio",
+        "it",
+        summary="Il Consiglio dei ministri ha approvato la manovra.",
+        source="ansa",
+        hours=2,
+    )
+    other_zh = art(
+        4,
+        "国务院常务会议部署稳就业工作",
+        "zh",
+        summary="国务院总理主持召开国务院常务会议。",
+        source="xinhua",
+        hours=2,
+    )
     archive, stories = clustered(tmp_path, [zh, it, other, other_zh], encoder)
     assert stories[zh.url] == stories[it.url]
     assert len({stories[zh.url], stories[other.url], stories[other_zh.url]}) == 3
@@ -97,11 +133,19 @@ def test_time_window_keeps_a_much_later_article_apart(tmp_path, encoder):
 
 
 def test_clustering_is_incremental_and_survives_a_restart(tmp_path, encoder):
-    zh = art(1, "双城时装周在米兰开幕", "zh", summary="当地时间4月9日，深圳—米兰双城时装周在米兰开幕。", hours=5)
+    zh = art(
+        1, "双城时装周在米兰开幕", "zh", summary="当地时间4月9日，深圳—米兰双城时装周在米兰开幕。", hours=5
+    )
     archive, stories = clustered(tmp_path, [zh], encoder)
     archive.close()
     with Archive.open(tmp_path) as reopened:  # a new process: indexes rebuilt from stored fingerprints
-        en = art(2, "Shenzhen-Milan Bi-City Fashion Week opens in Milan", "en", summary="The Bi-City Fashion Week opened in Milan on April 9.", hours=4)
+        en = art(
+            2,
+            "Shenzhen-Milan Bi-City Fashion Week opens in Milan",
+            "en",
+            summary="The Bi-City Fashion Week opened in Milan on April 9.",
+            hours=4,
+        )
         [(_, en_id)] = reopened.upsert([en], now=NOW)
         report = StoryClusterer(reopened, encoder=lambda: encoder).process(now=NOW)
         assert report.articles == 1 and report.joined == 1
@@ -110,14 +154,24 @@ def test_clustering_is_incremental_and_survives_a_restart(tmp_path, encoder):
 
 
 def test_ntrex_documents_each_form_one_trilingual_story(tmp_path, fixtures_dir, encoder):
-    docs = [json.loads(line) for line in (fixtures_dir / "dedup/derived/ntrex_trilingual_docs.jsonl").read_text().splitlines()]
+    docs = [
+        json.loads(line)
+        for line in (fixtures_dir / "dedup/derived/ntrex_trilingual_docs.jsonl").read_text().splitlines()
+    ]
     articles = []
     for index, doc in enumerate(docs):
         for language in ("en", "zh", "it"):
             lines = doc[language].split("\n")
             articles.append(
                 replace(
-                    art(index, lines[0], language, summary="\n".join(lines[1:3]), source=f"{doc['doc_id'].split('.')[0]}-{language}", hours=index / 10),
+                    art(
+                        index,
+                        lines[0],
+                        language,
+                        summary="\n".join(lines[1:3]),
+                        source=f"{doc['doc_id'].split('.')[0]}-{language}",
+                        hours=index / 10,
+                    ),
                     url=f"https://ntrex.example/{doc['doc_id']}/{language}",
                 )
             )
@@ -141,17 +195,35 @@ def test_ntrex_documents_each_form_one_trilingual_story(tmp_path, fixtures_dir, 
         members.setdefault(story, set()).add(url.split("/")[3])
     for docs_in_story in members.values():
         if len(docs_in_story) > 1:
-            assert any(docs_in_story <= group for group in same_event), f"unrelated documents joined: {docs_in_story}"
+            assert any(docs_in_story <= group for group in same_event), (
+                f"unrelated documents joined: {docs_in_story}"
+            )
     archive.close()
 
 
 def test_nyt_same_guid_edits_are_updates_not_new_articles(tmp_path, fixtures_dir):
-    pairs = [json.loads(line) for line in (fixtures_dir / "dedup/derived/nyt_world_same_guid_changed_pairs.jsonl").read_text().splitlines()]
+    pairs = [
+        json.loads(line)
+        for line in (fixtures_dir / "dedup/derived/nyt_world_same_guid_changed_pairs.jsonl")
+        .read_text()
+        .splitlines()
+    ]
     assert pairs
     with Archive.open(tmp_path) as archive:
         for index, pair in enumerate(pairs):
-            before = replace(art(index, pair["before"]["title"], "en", summary=pair["before"]["description"], source="nyt"), url=pair["guid"], guid=pair["guid"])
-            after = replace(before, title=pair["after"]["title"], summary=pair["after"]["description"], content_hash=f"after-{index}")
+            before = replace(
+                art(
+                    index, pair["before"]["title"], "en", summary=pair["before"]["description"], source="nyt"
+                ),
+                url=pair["guid"],
+                guid=pair["guid"],
+            )
+            after = replace(
+                before,
+                title=pair["after"]["title"],
+                summary=pair["after"]["description"],
+                content_hash=f"after-{index}",
+            )
             [(first, article_id)] = archive.upsert([before], now=NOW)
             [(second, same_id)] = archive.upsert([after], now=NOW + timedelta(hours=1))
             assert (first, second, same_id) == ("new", "updated", article_id)
