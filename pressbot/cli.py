@@ -27,6 +27,7 @@ from rich.table import Table
 from pressbot import __version__
 from pressbot.cluster import StoryClusterer
 from pressbot.config import Config, Settings, load_config, load_settings, parse_when
+from pressbot.dedup import DedupSettings
 from pressbot.errors import ConfigError, PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
 from pressbot.models import LANGUAGES, Article, Source, SourceReport, SourceState, Story
@@ -154,10 +155,19 @@ async def _run_cycle(
                     progress=lambda report: progress.update(task, advance=1, description=report.source_id),
                 )
                 progress.update(task, description="grouping new articles into stories")
-                await collector.cluster(StoryClusterer(archive))
+                await collector.cluster(StoryClusterer(archive, settings=dedup_settings(settings)))
                 return reports
         finally:
             collector.close()
+
+
+def dedup_settings(settings: Settings) -> DedupSettings:
+    return DedupSettings(
+        near_copy=settings.near_copy,
+        same_story=settings.same_story,
+        cross_language=settings.cross_language,
+        window=settings.story_window,
+    )
 
 
 def _report_json(report: SourceReport) -> dict[str, Any]:

@@ -55,6 +55,13 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 1:
+        raise ValueError(f"expected a number between 0 and 1, got {value!r}")
+    return number
+
+
 def _size(value: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?\s*", value)
     if not match:
@@ -133,6 +140,34 @@ SETTINGS: tuple[Setting, ...] = (
         "Obey robots.txt when fetching article pages.",
         _bool,
     ),
+    Setting(
+        "near_copy",
+        "PRESSBOT_NEAR_COPY",
+        "0.8",
+        "Jaccard similarity of shingles (0–1) from which an article is a near-copy of another.",
+        _fraction,
+    ),
+    Setting(
+        "same_story",
+        "PRESSBOT_SAME_STORY",
+        "0.60",
+        "Story score (cosine + shared-fact bonus) from which an article joins a story in the same language.",
+        _fraction,
+    ),
+    Setting(
+        "cross_language",
+        "PRESSBOT_CROSS_LANGUAGE",
+        "0.55",
+        "The same between languages (needs at least one shared number, name, date or place).",
+        _fraction,
+    ),
+    Setting(
+        "story_window",
+        "PRESSBOT_STORY_WINDOW",
+        "72h",
+        "How far apart in time two articles of one story may be (s/m/h/d).",
+        lambda value: parse_duration(value),
+    ),
 )
 
 
@@ -150,6 +185,10 @@ class Settings:
     max_redirects: int = 5
     max_retry_after: float = 60.0
     respect_robots: bool = True
+    near_copy: float = 0.8
+    same_story: float = 0.60
+    cross_language: float = 0.55
+    story_window: timedelta = timedelta(hours=72)
 
     @property
     def database_path(self) -> Path:
