@@ -501,6 +501,11 @@ def _story_json(story: Story) -> dict[str, Any]:
         ],
         "languages": story.languages,
         "outlets": story.outlets,
+        "representatives": {
+            language: article.id
+            for language in story.languages
+            if (article := story.representative(language)) is not None
+        },
     }
 
 

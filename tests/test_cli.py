@@ -168,6 +168,7 @@ def test_stories_commands(configured):
     assert topical and all(any(a["source"] == "cctv" for a in s["articles"]) for s in topical)
     shown = json.loads(run(configured, "stories", "show", str(topical[0]["id"]), "--json").stdout)
     assert shown["id"] == topical[0]["id"] and shown["articles"][0]["reason"]
+    assert shown["representatives"]["zh"] == shown["articles"][0]["id"]
     assert "first seen" in run(configured, "stories", "show", str(topical[0]["id"])).stdout
     per_story = json.loads(run(configured, "archive", "search", "Trump", "--stories", "--json").stdout)
     assert len({hit["story"] for hit in per_story}) == len(per_story)
