@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 NAME_RE = re.compile(r"\b[A-Z][a-zà-öø-ÿ]+(?:[- ][A-Z][a-zà-öø-ÿ]+)*\b")
 SENTENCE_WORDS = 48  # title + lead, as the encoder sees it
+COMMON_CLUE_SHARE = 0.05  # a clue carried by more than 5% of the window's articles earns no bonus…
+MIN_COMMON_CLUE = 5  # …once it is on more than 5 of them
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -266,6 +269,7 @@ class StoryIndex:
         self.settings = settings
         self.members: list[StoryMember] = []
         self._matrix = np.zeros((64, 512), dtype=np.float32)  # rows [0, len(members)) are in use
+        self._clue_counts: Counter[str] = Counter()  # how many members carry each clue
 
     def add(self, member: StoryMember) -> None:
         """Append a member: amortised O(1) (the matrix doubles when full; it is never re-stacked)."""
@@ -280,14 +284,20 @@ class StoryIndex:
             self._matrix = grown
         self._matrix[rows] = member.vector
         self.members.append(member)
+        self._clue_counts.update(member.clues)
 
     def forget_before(self, moment: datetime) -> None:
         """Drop members older than ``moment`` (the window slides; old stories stay in the archive)."""
         kept = [m for m in self.members if m.when >= moment]
         if len(kept) != len(self.members):
             self.members = []
+            self._clue_counts = Counter()
             for member in kept:
                 self.add(member)
+
+    def _distinctive(self, clue: str) -> bool:
+        """A clue most articles in the window carry (an outlet's name, "Italia") is no evidence."""
+        return self._clue_counts[clue] <= max(MIN_COMMON_CLUE, COMMON_CLUE_SHARE * len(self.members))
 
     def best(
         self, vector: np.ndarray, *, when: datetime, language: str, facts: frozenset[str]
@@ -301,7 +311,7 @@ class StoryIndex:
             member = self.members[int(index)]
             if abs(member.when - when) > window:
                 continue
-            shared = tuple(sorted(facts & member.clues))
+            shared = tuple(sorted(clue for clue in facts & member.clues if self._distinctive(clue)))
             bonus = min(self.settings.max_bonus, self.settings.entity_bonus * len(shared))
             score = float(cosines[index]) + bonus
             threshold = (

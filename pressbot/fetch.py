@@ -286,9 +286,8 @@ class Fetcher:
                 ) from None
             except httpx.TransportError as error:
                 reason = str(error) or type(error).__name__
-                raise _Retry(
-                    FetchError(f"{url}: connection failed ({reason}).", url=url, retryable=True)
-                ) from None
+                message = f"{url}: connection failed ({reason}) — check the host name and this machine's network; pressbot retries next cycle."
+                raise _Retry(FetchError(message, url=url, retryable=True)) from None
             except httpx.HTTPError as error:
                 raise FetchError(f"{url}: HTTP error ({error}).", url=url) from None
 

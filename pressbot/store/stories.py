@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, case, func, select, update
 
 from pressbot.models import Article, Story, StoryLink
 from pressbot.store import schema
@@ -106,8 +106,11 @@ class StoriesMixin:
                     .where(st.c.id == story_id)
                     .values(
                         size=st.c.size + len(moments),
-                        first_seen=func.min(st.c.first_seen, min(moments)),
-                        last_seen=func.max(st.c.last_seen, max(moments)),
+                        # CASE, not two-argument min()/max(): the same SQL on SQLite and PostgreSQL
+                        first_seen=case(
+                            (st.c.first_seen > min(moments), min(moments)), else_=st.c.first_seen
+                        ),
+                        last_seen=case((st.c.last_seen < max(moments), max(moments)), else_=st.c.last_seen),
                     )
                 )
 
