@@ -27,6 +27,7 @@ from bs4 import BeautifulSoup, Tag
 
 from pressbot.encoding import decode_document
 from pressbot.errors import ParseError
+from pressbot.feedfast import RawFeed, RawItem, fast_entries
 from pressbot.models import Entry, FetchedDocument, JsonFields, PageSelectors
 
 DOCTYPE_SUBSET_RE = re.compile(r"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.S | re.I)
@@ -157,8 +158,30 @@ def parse_feed(document: FetchedDocument, *, tz: str | None = None) -> list[Entr
     """RSS/Atom bytes → entries. ParseError when the body is not a feed and nothing can be recovered."""
     if not document.content.strip():
         raise ParseError(f"{document.url}: the server sent an empty body — check the feed URL in a browser.")
+    utf8 = _utf8_feed_bytes(document)
+    fast = fast_entries(utf8, url=document.url)
+    if fast is not None:
+        return [_fast_entry(item, feed=fast, tz=tz) for item in fast.items]
+    return _feedparser_entries(utf8, document, tz=tz)
+
+
+def _fast_entry(item: RawItem, *, feed: RawFeed, tz: str | None) -> Entry:
+    published = next((moment for moment in (parse_date(d, tz=tz) for d in item.dates) if moment), None)
+    return Entry(
+        url=item.link,
+        title=item.title,
+        summary=item.summary,
+        content=item.content,
+        guid=item.guid,
+        published=published,
+        authors=item.authors,
+        language_hint=feed.language,
+    )
+
+
+def _feedparser_entries(utf8: bytes, document: FetchedDocument, *, tz: str | None) -> list[Entry]:
     result = feedparser.parse(
-        _utf8_feed_bytes(document),
+        utf8,
         response_headers={"content-type": "application/xml; charset=utf-8", "content-location": document.url},
         # Both passes rewrite HTML that normalize strips anyway; off, feedparser is twice as fast
         # (bench_ingest.py). Item links are still resolved: feedparser resolves <link>, and
