@@ -59,7 +59,11 @@ def moment_of(article: Article) -> datetime:
 
 
 class StoryClusterer:
-    """Links new articles to stories; one per archive, used from the archive's thread."""
+    """Links new articles to stories; one per archive, used from the archive's thread.
+
+    It assumes it is the archive's only clusterer while it lives (one `pressbot` process links
+    stories at a time); a new instance always starts from what is stored.
+    """
 
     def __init__(
         self,
@@ -72,6 +76,7 @@ class StoryClusterer:
         self.settings = settings or DedupSettings()
         self._make_encoder = encoder
         self._encoder: Encoder | None = None
+        self._cache: tuple[datetime, NearCopyIndex, StoryIndex, dict[int, int]] | None = None
 
     @property
     def encoder(self) -> Encoder:
@@ -88,16 +93,28 @@ class StoryClusterer:
         vectors = self.encoder.encode([story_text(a.title, a.summary or a.body[:400]) for a in articles])
         links: list[StoryLink] = []
         counts = {"new": 0, "joined": 0, "near": 0}
-        for article, vector in zip(articles, vectors, strict=True):
-            link = self._decide(article, vector, near=near, stories=stories, story_of=story_of, counts=counts)
-            links.append(link)
-            story_of[link.article_id] = link.story_id
-        self.archive.record_links(links, now=now)
+        try:
+            for article, vector in zip(articles, vectors, strict=True):
+                link = self._decide(
+                    article, vector, near=near, stories=stories, story_of=story_of, counts=counts
+                )
+                links.append(link)
+                story_of[link.article_id] = link.story_id
+            self.archive.record_links(links, now=now)
+        except BaseException:
+            self._cache = None  # the in-memory indexes now hold links that were not stored
+            raise
         return ClusterReport(len(links), counts["new"], counts["joined"], counts["near"])
 
     def _indexes(self, *, since: datetime) -> tuple[NearCopyIndex, StoryIndex, dict[int, int]]:
-        near, stories = NearCopyIndex(self.settings), StoryIndex(self.settings)
-        story_of: dict[int, int] = {}
+        """The indexes covering ``since`` onwards: kept between calls (a long-running process
+        rebuilds them only when a batch reaches further back, or when they hold more than two
+        windows of history); built from the stored fingerprints otherwise."""
+        if self._cache is not None:
+            loaded_since, near, stories, story_of = self._cache
+            if loaded_since <= since <= loaded_since + 2 * self.settings.window:
+                return near, stories, story_of
+        near, stories, story_of = NearCopyIndex(self.settings), StoryIndex(self.settings), {}
         for fingerprint in self.archive.fingerprints_since(since):
             near.add(fingerprint.article_id, fingerprint.language, signature_from_bytes(fingerprint.minhash))
             vector = np.frombuffer(fingerprint.vector, dtype=np.float32)
@@ -112,6 +129,7 @@ class StoryClusterer:
                 )
             )
             story_of[fingerprint.article_id] = fingerprint.story_id
+        self._cache = (since, near, stories, story_of)
         return near, stories, story_of
 
     def _decide(

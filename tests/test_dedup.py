@@ -37,6 +37,11 @@ def art(
     )
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    # split on "\n" only: str.splitlines() also breaks at U+2028 inside JSON strings
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
 @pytest.fixture(scope="module")
 def encoder():
     from pressbot.dedup import Encoder
@@ -154,10 +159,7 @@ def test_clustering_is_incremental_and_survives_a_restart(tmp_path, encoder):
 
 
 def test_ntrex_documents_each_form_one_trilingual_story(tmp_path, fixtures_dir, encoder):
-    docs = [
-        json.loads(line)
-        for line in (fixtures_dir / "dedup/derived/ntrex_trilingual_docs.jsonl").read_text().splitlines()
-    ]
+    docs = read_jsonl(fixtures_dir / "dedup/derived/ntrex_trilingual_docs.jsonl")
     articles = []
     for index, doc in enumerate(docs):
         for language in ("en", "zh", "it"):
@@ -202,12 +204,7 @@ def test_ntrex_documents_each_form_one_trilingual_story(tmp_path, fixtures_dir, 
 
 
 def test_nyt_same_guid_edits_are_updates_not_new_articles(tmp_path, fixtures_dir):
-    pairs = [
-        json.loads(line)
-        for line in (fixtures_dir / "dedup/derived/nyt_world_same_guid_changed_pairs.jsonl")
-        .read_text()
-        .splitlines()
-    ]
+    pairs = read_jsonl(fixtures_dir / "dedup/derived/nyt_world_same_guid_changed_pairs.jsonl")
     assert pairs
     with Archive.open(tmp_path) as archive:
         for index, pair in enumerate(pairs):
@@ -228,3 +225,88 @@ def test_nyt_same_guid_edits_are_updates_not_new_articles(tmp_path, fixtures_dir
             [(second, same_id)] = archive.upsert([after], now=NOW + timedelta(hours=1))
             assert (first, second, same_id) == ("new", "updated", article_id)
         assert archive.count() == len({pair["guid"] for pair in pairs})
+
+
+def test_one_clusterer_keeps_its_indexes_between_batches(tmp_path, encoder):
+    with Archive.open(tmp_path) as archive:
+        clusterer = StoryClusterer(archive, encoder=lambda: encoder)
+        first = art(
+            1,
+            "Bi-City Fashion Week opens in Milan",
+            "en",
+            summary="Shenzhen brands show in Milan on April 9.",
+            hours=6,
+        )
+        [(_, first_id)] = archive.upsert([first], now=NOW)
+        assert clusterer.process(now=NOW).new_stories == 1
+        second = art(
+            2,
+            "Shenzhen and Milan open the Bi-City Fashion Week",
+            "en",
+            summary="The fashion week opened in Milan on April 9.",
+            source="other",
+            hours=5,
+        )
+        [(_, second_id)] = archive.upsert([second], now=NOW)
+        report = clusterer.process(now=NOW)
+        assert report.joined == 1
+        stories = archive.story_of([first_id, second_id])
+        assert stories[first_id] == stories[second_id]
+
+
+def test_italian_thematic_pairs_separate_same_story_from_different(fixtures_dir, encoder):
+    import numpy as np
+
+    from pressbot.dedup import story_text
+
+    pairs = read_jsonl(fixtures_dir / "dedup/italian_news_thematic_coherence/pairs.jsonl")
+    pairs = [p for p in pairs if p["label"] in (0, 1, 3) and p["text1"].strip() and p["text2"].strip()]
+
+    def text(raw: str) -> str:
+        head, _, rest = raw.partition(". ")
+        return story_text(head, rest)
+
+    first = encoder.encode([text(p["text1"]) for p in pairs])
+    second = encoder.encode([text(p["text2"]) for p in pairs])
+    cosine = np.sum(first * second, axis=1)
+    same = np.array([p["label"] == 3 for p in pairs])
+    # ROC AUC by ranks: the chance that a same-story pair scores above a different-story pair.
+    ranks = cosine.argsort().argsort() + 1
+    auc = (ranks[same].sum() - same.sum() * (same.sum() + 1) / 2) / (same.sum() * (~same).sum())
+    assert auc >= 0.88, f"ROC AUC {auc:.3f}"
+    said_same = cosine >= DedupSettings().same_story
+    assert said_same.sum() and (same & said_same).sum() / said_same.sum() >= 0.6  # precision at the default
+
+
+def test_uci_headlines_cluster_with_high_precision(tmp_path, fixtures_dir, encoder):
+    import csv
+    import itertools
+
+    rows = list(
+        csv.DictReader(
+            (fixtures_dir / "dedup/uci_news_aggregator_first999/uci-news-aggregator_first999.csv").open(
+                encoding="utf-8"
+            )
+        )
+    )
+    articles = [
+        replace(
+            art(int(r["ID"]), r["TITLE"], "en", source=r["HOSTNAME"] or "x", hours=int(r["ID"]) / 100),
+            url=f"https://uci.example/{r['ID']}",
+        )
+        for r in rows
+    ]
+    archive, stories = clustered(tmp_path, articles, encoder)
+    truth = {f"https://uci.example/{r['ID']}": r["STORY"] for r in rows}
+    tp = fp = fn = 0
+    for a, b in itertools.combinations(truth, 2):
+        predicted, actual = stories[a] == stories[b], truth[a] == truth[b]
+        tp, fp, fn = (
+            tp + (predicted and actual),
+            fp + (predicted and not actual),
+            fn + (actual and not predicted),
+        )
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert precision >= 0.8, f"pairwise precision {precision:.3f}"
+    assert recall >= 0.25, f"pairwise recall {recall:.3f}"  # UCI stories are broad topics
+    archive.close()
