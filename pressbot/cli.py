@@ -134,7 +134,7 @@ def _select(config: Config, ids: Sequence[str]) -> list[Source]:
 
 
 async def _run_cycle(
-    settings: Settings, archive: Archive, sources: list[Source], show_progress: bool
+    settings: Settings, config: Config, archive: Archive, sources: list[Source], show_progress: bool
 ) -> list[SourceReport]:
     async with Fetcher(FetchOptions.from_settings(settings)) as fetcher:
         collector = Collector(archive=archive, fetcher=fetcher)
@@ -155,18 +155,19 @@ async def _run_cycle(
                     progress=lambda report: progress.update(task, advance=1, description=report.source_id),
                 )
                 progress.update(task, description="grouping new articles into stories")
-                await collector.cluster(StoryClusterer(archive, settings=dedup_settings(settings)))
+                await collector.cluster(StoryClusterer(archive, settings=dedup_settings(settings, config)))
                 return reports
         finally:
             collector.close()
 
 
-def dedup_settings(settings: Settings) -> DedupSettings:
+def dedup_settings(settings: Settings, config: Config) -> DedupSettings:
     return DedupSettings(
         near_copy=settings.near_copy,
         same_story=settings.same_story,
         cross_language=settings.cross_language,
         window=settings.story_window,
+        topics=tuple((t.id, tuple(w for words in t.keywords.values() for w in words)) for t in config.topics),
     )
 
 
@@ -221,7 +222,7 @@ def fetch(obj: Context, source_ids: tuple[str, ...], as_json: bool) -> None:
     sources = _select(config, source_ids)
     with obj.archive() as archive:
         reports = asyncio.run(
-            _run_cycle(obj.settings, archive, sources, show_progress=err.is_terminal and not as_json)
+            _run_cycle(obj.settings, config, archive, sources, show_progress=err.is_terminal and not as_json)
         )
     if as_json:
         _dump([_report_json(r) for r in reports])

@@ -146,7 +146,7 @@ class StoryClusterer:
         when = moment_of(article)
         own = shingles(match_text(article), article.language)
         signature = minhash(own)
-        facts = frozenset(clues(f"{article.title} {article.summary}"))
+        facts = frozenset(clues(f"{article.title} {article.summary}", self.settings.topics))
         near_copy_of = matched = None
         candidates = [c for c in near.candidates(article.language, signature) if c in story_of]
         texts = self.archive.articles_by_id(candidates) if candidates else {}

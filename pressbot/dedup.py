@@ -98,6 +98,9 @@ class DedupSettings:
     window: timedelta = timedelta(hours=72)  # how far apart in time two articles of one story may be
     entity_bonus: float = 0.05  # per shared number or name, up to max_bonus
     max_bonus: float = 0.15
+    # sources.yaml topics as (id, keywords in every language): an article mentioning 双城时装周 and
+    # one mentioning "Bi-City Fashion Week" share the fact "topic:bi-city-fashion-week".
+    topics: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 # ----------------------------------------------------------------------------- text → shingles
@@ -214,16 +217,19 @@ def _places(text: str) -> set[str]:
     return {f"place:{canonical}" for canonical in found}
 
 
-def clues(text: str) -> set[str]:
-    """Facts that survive translation: numbers, Latin-script names, dates (month-day) and places
-    (a small zh/it/en gazetteer, so 深圳 and Shenzhen count as the same clue)."""
+def clues(text: str, topics: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> set[str]:
+    """Facts that survive translation: numbers, Latin-script names, dates (month-day), places
+    (a small zh/it/en gazetteer, so 深圳 and Shenzhen count as the same clue) and the team's own
+    topics (any keyword of a topic, in any language)."""
     # Two-digit numbers (20, 00 from "20:00") and bare years are everywhere; 832 and 7.5 tell stories apart.
     text = unicodedata.normalize("NFKC", text)  # ８３２ = 832
+    folded = text.casefold()
+    mentioned = {f"topic:{topic}" for topic, words in topics if any(w.casefold() in folded for w in words)}
     numbers = {
         n.replace(",", ".") for n in NUMBER_RE.findall(text) if len(n) >= 3 and not YEAR_RE.fullmatch(n)
     }
     names = {n.casefold() for n in NAME_RE.findall(text) if len(n) >= 4} - NOT_NAMES
-    return numbers | names | _dates(text) | _places(text)
+    return numbers | names | _dates(text) | _places(text) | mentioned
 
 
 class Encoder:

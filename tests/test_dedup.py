@@ -310,3 +310,18 @@ def test_uci_headlines_cluster_with_high_precision(tmp_path, fixtures_dir, encod
     assert precision >= 0.8, f"pairwise precision {precision:.3f}"
     assert recall >= 0.25, f"pairwise recall {recall:.3f}"  # UCI stories are broad topics
     archive.close()
+
+
+def test_facts_that_survive_translation():
+    from pressbot.dedup import clues
+
+    topics = (
+        ("bi-city-fashion-week", ("双城时装周", "龙华", "Settimana della moda", "Bi-City Fashion Week")),
+    )
+    zh = clues("2025深圳（龙华）—米兰双城时装周4月14日在米兰落幕，８３２人出席", topics)
+    it = clues("Si chiude il 14 aprile a Milano la Settimana della moda di Shenzhen: 832 ospiti", topics)
+    assert zh & it == {"place:shenzhen", "place:milan", "date:04-14", "832", "topic:bi-city-fashion-week"}
+    assert clues("La medicina in cucina: la macchina del Romanzo, venerdì 12 aprile 2024") == {
+        "date:04-12",
+        "romanzo",
+    }
