@@ -35,6 +35,7 @@ from pressbot.store import fulltext, schema
 from pressbot.store.migrations import migrate
 from pressbot.store.search import match_expression
 from pressbot.store.stories import StoriesMixin
+from pressbot.store.translations import TranslationsMixin
 
 Outcome = Literal["new", "updated", "unchanged"]
 BATCH = 500
@@ -58,7 +59,7 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Archive(StoriesMixin):
+class Archive(StoriesMixin, TranslationsMixin):
     """One archive database; open with :meth:`open`, close when done."""
 
     def __init__(self, engine: Engine):

@@ -61,7 +61,11 @@ def _v4_stories(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-STEPS: tuple[Step, ...] = (_v1_initial, _v2_revisions, _v3_filterable_index, _v4_stories)
+def _v5_translations(conn: Connection) -> None:
+    schema.translations.create(conn, checkfirst=True)
+
+
+STEPS: tuple[Step, ...] = (_v1_initial, _v2_revisions, _v3_filterable_index, _v4_stories, _v5_translations)
 CURRENT_VERSION = len(STEPS)
 
 

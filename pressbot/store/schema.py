@@ -137,6 +137,19 @@ fingerprints = Table(
     Column("model", String(80), nullable=False),
 )
 
+translations = Table(
+    "translations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text_hash", String(64), nullable=False),  # sha256 of the source text: the cache key
+    Column("source_language", String(8), nullable=False),
+    Column("target_language", String(8), nullable=False),
+    Column("model", String(200), nullable=False),  # which package(s) produced it
+    Column("translation", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ux_translations_key", "text_hash", "source_language", "target_language", "model", unique=True),
+)
+
 
 def article_from_row(row: Any) -> Article:
     return Article(
