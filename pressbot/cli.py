@@ -8,90 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pressbot import __version__
+from pressbot.cli_common import Context, ago, dump, err, handle_errors, iso, out, short_error
 from pressbot.cluster import StoryClusterer
-from pressbot.config import Config, Settings, load_config, load_settings, parse_when
+from pressbot.config import Config, Settings, load_settings, parse_when
 from pressbot.dedup import DedupSettings
 from pressbot.errors import ConfigError, PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
 from pressbot.models import LANGUAGES, Article, Source, SourceReport, SourceState, Story
 from pressbot.pipeline import Collector, check_source
-from pressbot.store import Archive, QuerySyntaxError, SearchQuery
+from pressbot.store import Archive, SearchQuery
 from pressbot.store.search import any_of
-
-F = TypeVar("F", bound=Callable[..., Any])
-# Piped output (scripts, logs, CI) gets wide tables instead of rich's 80-column default.
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
-
-
-@dataclass
-class Context:
-    settings: Settings
-
-    def config(self) -> Config:
-        return load_config(self.settings.sources)
-
-    def archive(self) -> Archive:
-        return Archive.open(self.settings.storage)
-
-
-def handle_errors(function: F) -> F:
-    """Turn PressbotErrors into one line on stderr and an exit code."""
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except (ConfigError, QuerySyntaxError) as error:
-            click.echo(f"pressbot: error: {error}", err=True)
-            sys.exit(2)
-        except PressbotError as error:
-            click.echo(f"pressbot: error: {error}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
-def _short_error(message: str | None, url: str) -> str:
-    """An error for a table cell: the source's own URL prefix is noise there."""
-    if not message:
-        return ""
-    return message.removeprefix(f"{url}: ")[:200]
-
-
-def _ago(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    seconds = int((now - moment).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{max(seconds, 0)}s ago"
-
-
-def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -190,7 +129,7 @@ def _report_table(reports: list[SourceReport], urls: dict[str, str]) -> Table:
         table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
     for r in reports:
         if r.failed:
-            status = f"[red]error[/red]: {_short_error(r.errors[0], urls[r.source_id])}"
+            status = f"[red]error[/red]: {short_error(r.errors[0], urls[r.source_id])}"
         elif r.not_modified:
             status = "not modified (304)"
         else:
@@ -225,7 +164,7 @@ def fetch(obj: Context, source_ids: tuple[str, ...], as_json: bool) -> None:
             _run_cycle(obj.settings, config, archive, sources, show_progress=err.is_terminal and not as_json)
         )
     if as_json:
-        _dump([_report_json(r) for r in reports])
+        dump([_report_json(r) for r in reports])
     else:
         out.print(_report_table(reports, {s.id: s.url for s in sources}))
 
@@ -244,11 +183,11 @@ def _source_json(source: Source, state: SourceState) -> dict[str, Any]:
         "enabled": source.enabled,
         "full_text": source.full_text,
         "articles": state.articles,
-        "last_attempt": _iso(state.last_attempt),
-        "last_success": _iso(state.last_success),
+        "last_attempt": iso(state.last_attempt),
+        "last_success": iso(state.last_success),
         "failures": state.failures,
         "last_error": state.last_error,
-        "last_error_at": _iso(state.last_error_at),
+        "last_error_at": iso(state.last_error_at),
     }
 
 
@@ -277,7 +216,7 @@ def sources(obj: Context, check: bool, as_json: bool) -> None:
             if row["id"] in results:
                 row["check_items"], row["check_error"] = results[row["id"]]
     if as_json:
-        _dump(rows)
+        dump(rows)
         return
     now = datetime.now(UTC)
     table = Table(title=f"Sources in {config.path}", title_justify="left")
@@ -296,9 +235,9 @@ def sources(obj: Context, check: bool, as_json: bool) -> None:
             source.kind,
             f"{source.interval_s // 60}m" if source.interval_s >= 60 else f"{source.interval_s}s",
             str(state.articles),
-            _ago(state.last_success, now),
+            ago(state.last_success, now),
             f"[red]{state.failures}[/red]" if state.failures else "0",
-            _short_error(state.last_error, source.url),
+            short_error(state.last_error, source.url),
         ]
         if check:
             cells.append(
@@ -329,8 +268,8 @@ def _hit_json(article: Article, *, body: bool = False) -> dict[str, Any]:
         "language": article.language,
         "title": article.title,
         "url": article.url,
-        "published_at": _iso(article.published_at),
-        "fetched_at": _iso(article.fetched_at),
+        "published_at": iso(article.published_at),
+        "fetched_at": iso(article.fetched_at),
         "summary": article.summary,
     }
     if body:
@@ -339,7 +278,7 @@ def _hit_json(article: Article, *, body: bool = False) -> dict[str, Any]:
             "original_url": article.original_url,
             "guid": article.guid,
             "authors": list(article.authors),
-            "updated_at": _iso(article.updated_at),
+            "updated_at": iso(article.updated_at),
             "revision": int(article.extra.get("revision", "1")),
         }
     return data
@@ -408,13 +347,13 @@ def search(
         hits = _one_per_story(hits, story_of)[:limit]
     fmt = "json" if as_json else fmt
     if fmt == "json":
-        _dump([_hit_json(hit) | {"story": story_of.get(hit.id or 0)} for hit in hits])
+        dump([_hit_json(hit) | {"story": story_of.get(hit.id or 0)} for hit in hits])
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", "source", "language", "published_at", "title", "url"])
         for hit in hits:
             writer.writerow(
-                [hit.id, hit.source_id, hit.language, _iso(hit.published_at) or "", hit.title, hit.url]
+                [hit.id, hit.source_id, hit.language, iso(hit.published_at) or "", hit.title, hit.url]
             )
     elif not hits:
         err.print(
@@ -463,7 +402,7 @@ def show(obj: Context, article_id: int, as_json: bool) -> None:
             f"no article {article_id} in the archive — find ids with `pressbot archive search`."
         )
     if as_json:
-        _dump(_hit_json(article, body=True))
+        dump(_hit_json(article, body=True))
         return
     when = article.published_at or article.fetched_at
     out.print(f"[bold]{article.title}[/bold]", markup=True)
@@ -486,8 +425,8 @@ def show(obj: Context, article_id: int, as_json: bool) -> None:
 def _story_json(story: Story) -> dict[str, Any]:
     return {
         "id": story.id,
-        "first_seen": _iso(story.first_seen),
-        "last_seen": _iso(story.last_seen),
+        "first_seen": iso(story.first_seen),
+        "last_seen": iso(story.last_seen),
         "articles": [
             {
                 "id": a.id,
@@ -495,7 +434,7 @@ def _story_json(story: Story) -> dict[str, Any]:
                 "language": a.language,
                 "title": a.title,
                 "url": a.url,
-                "published_at": _iso(a.published_at),
+                "published_at": iso(a.published_at),
                 "reason": story.reasons.get(a.id or 0, ""),
             }
             for a in story.articles
@@ -559,7 +498,7 @@ def stories(
         article_ids = _topic_articles(obj, store, topic, moment) if topic else None
         found = store.stories(since=moment, language=lang, article_ids=article_ids, limit=limit)
     if fmt == "json":
-        _dump([_story_json(story) for story in found])
+        dump([_story_json(story) for story in found])
         return
     if not found:
         err.print("No story matches. Run `pressbot fetch` first, or widen --since.", markup=False)
@@ -590,7 +529,7 @@ def show_story(obj: Context, story_id: int, as_json: bool) -> None:
     if story is None:
         raise PressbotError(f"no story {story_id} in the archive — list them with `pressbot stories`.")
     if as_json:
-        _dump(_story_json(story))
+        dump(_story_json(story))
         return
     out.print(
         f"[bold]Story {story.id}[/bold] · first seen {story.first_seen:%Y-%m-%d %H:%M} UTC · {_coverage(story)}"
