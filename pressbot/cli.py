@@ -20,7 +20,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pressbot import __version__
+from pressbot import __version__, cli_translate
 from pressbot.cli_common import Context, ago, dump, err, handle_errors, iso, out, short_error
 from pressbot.cluster import StoryClusterer
 from pressbot.config import Config, Settings, load_settings, parse_when
@@ -548,3 +548,6 @@ def show_story(obj: Context, story_id: int, as_json: bool) -> None:
             story.reasons.get(article.id or 0, ""),
         )
     out.print(table)
+
+
+cli_translate.register(main)

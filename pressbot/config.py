@@ -62,6 +62,12 @@ def _fraction(value: str) -> float:
     return number
 
 
+def _device(value: str) -> str:
+    if value not in ("cpu", "cuda", "auto"):
+        raise ValueError(f"expected cpu, cuda or auto, got {value!r}")
+    return value
+
+
 def _size(value: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?\s*", value)
     if not match:
@@ -141,6 +147,34 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
     ),
     Setting(
+        "models",
+        "PRESSBOT_MODELS",
+        "",
+        "Folder of the installed translation packages (.argosmodel); empty means <storage>/models.",
+        lambda value: Path(value) if value else None,
+    ),
+    Setting(
+        "translate_device",
+        "PRESSBOT_TRANSLATE_DEVICE",
+        "cpu",
+        "Where translation runs: cpu, or cuda when a GPU is configured.",
+        _device,
+    ),
+    Setting(
+        "translate_beam",
+        "PRESSBOT_TRANSLATE_BEAM",
+        "4",
+        "Beam size of the translation search.",
+        _positive_int,
+    ),
+    Setting(
+        "translate_threads",
+        "PRESSBOT_TRANSLATE_THREADS",
+        "0",
+        "CPU threads per translation (0 = CTranslate2's default).",
+        _non_negative_int,
+    ),
+    Setting(
         "near_copy",
         "PRESSBOT_NEAR_COPY",
         "0.8",
@@ -185,6 +219,10 @@ class Settings:
     max_redirects: int = 5
     max_retry_after: float = 60.0
     respect_robots: bool = True
+    models: Path | None = None
+    translate_device: str = "cpu"
+    translate_beam: int = 4
+    translate_threads: int = 0
     near_copy: float = 0.8
     same_story: float = 0.60
     cross_language: float = 0.55
@@ -193,6 +231,10 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.storage / "pressbot.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.models or self.storage / "models"
 
 
 def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:

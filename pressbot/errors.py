@@ -5,7 +5,8 @@
      ├── FetchError         an HTTP fetch failed (status, timeout, size, blocked URL, robots.txt)
      ├── ParseError         a feed, page or JSON body could not be read
      ├── ExtractError       no article text could be extracted from a page
-     └── StoreError         the archive could not be opened or written
+     ├── StoreError         the archive could not be opened or written
+     └── TranslateError     a translation package is missing, broken or cannot be installed
 
 They become output only at the edges: the CLI prints them and exits non-zero, the pipeline
 records them on the source's state so the cycle goes on.
@@ -45,3 +46,7 @@ class ExtractError(PressbotError):
 
 class StoreError(PressbotError):
     """The archive could not be opened, migrated or written."""
+
+
+class TranslateError(PressbotError):
+    """A translation could not be made or a translation package could not be installed or removed."""

@@ -29,6 +29,7 @@ from pressbot.models import Entry, Extracted, FetchedDocument, Source, SourceRep
 from pressbot.normalize import canonical_url, normalize_entries
 from pressbot.parse import parse_feed, parse_json, parse_listing
 from pressbot.store import Archive
+from pressbot.translate.engine import Translator
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -173,6 +174,34 @@ class Collector:
             )
         except (FetchError, ExtractError) as error:
             return f"article page: {error}"
+
+
+@dataclass(frozen=True)
+class Translated:
+    texts: list[str]
+    model: str
+    cached: int  # how many distinct texts came from the cache
+    translated: int  # how many went through the model
+
+
+def translate_cached(
+    translator: Translator, archive: Archive, texts: Sequence[str], *, source: str, target: str, now: datetime
+) -> Translated:
+    """Translate texts through the archive's cache: each distinct text is translated once per model.
+
+    Blocking (model and SQLite): call it from a worker thread inside the event loop.
+    """
+    if source == target:
+        return Translated(list(texts), "identity", 0, 0)
+    model = translator.model_id(source, target)
+    cached = archive.cached_translations(texts, source=source, target=target, model=model)
+    todo = [text for text in dict.fromkeys(texts) if text not in cached and text.strip()]
+    fresh = dict(
+        zip(todo, translator.translate(todo, source=source, target=target) if todo else [], strict=True)
+    )
+    archive.store_translations(list(fresh.items()), source=source, target=target, model=model, now=now)
+    known = cached | fresh
+    return Translated([known.get(text, text) for text in texts], model, len(cached), len(fresh))
 
 
 async def check_source(source: Source, fetcher: Fetcher) -> tuple[int, str | None]:

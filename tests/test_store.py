@@ -225,9 +225,17 @@ def test_an_item_listed_twice_in_one_batch_is_stored_once(tmp_path):
 
 def test_translation_cache_by_content_hash_and_model(tmp_path):
     with Archive.open(tmp_path) as archive:
-        archive.store_translations([("ciao mondo", "hello world")], source="it", target="en", model="m1", now=NOW)
-        archive.store_translations([("ciao mondo", "ignored duplicate")], source="it", target="en", model="m1", now=NOW)
+        archive.store_translations(
+            [("ciao mondo", "hello world")], source="it", target="en", model="m1", now=NOW
+        )
+        archive.store_translations(
+            [("ciao mondo", "ignored duplicate")], source="it", target="en", model="m1", now=NOW
+        )
         texts = ["ciao mondo", "buongiorno"]
-        assert archive.cached_translations(texts, source="it", target="en", model="m1") == {"ciao mondo": "hello world"}
-        assert archive.cached_translations(texts, source="it", target="en", model="m2") == {}  # a new model: no reuse
+        assert archive.cached_translations(texts, source="it", target="en", model="m1") == {
+            "ciao mondo": "hello world"
+        }
+        assert (
+            archive.cached_translations(texts, source="it", target="en", model="m2") == {}
+        )  # a new model: no reuse
         assert archive.cached_translations(texts, source="it", target="zh", model="m1") == {}

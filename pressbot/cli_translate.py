@@ -1,0 +1,168 @@
+"""`pressbot models …` and `pressbot translate …`: offline translation packages and translations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from pressbot.cli_common import Context, dump, err, handle_errors, out
+from pressbot.config import Settings
+from pressbot.models import LANGUAGES
+from pressbot.normalize import detect_language
+from pressbot.pipeline import translate_cached
+from pressbot.translate.engine import EngineOptions, Translator
+from pressbot.translate.packages import (
+    ModelPackage,
+    install_from_index,
+    install_package,
+    installed_packages,
+    remove_package,
+)
+
+
+def translator_for(settings: Settings) -> Translator:
+    options = EngineOptions(
+        device=settings.translate_device,
+        beam_size=settings.translate_beam,
+        intra_threads=settings.translate_threads,
+    )
+    return Translator(settings.models_dir, options)
+
+
+def _package_json(package: ModelPackage) -> dict[str, Any]:
+    return {
+        "from": package.source,
+        "to": package.target,
+        "version": package.version,
+        "package": package.package_id,
+        "size_bytes": package.size_bytes,
+        "path": str(package.path),
+    }
+
+
+@click.group()
+def models() -> None:
+    """Translation models (Argos Translate packages): list, install, remove."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+@handle_errors
+def list_models(obj: Context, as_json: bool) -> None:
+    """The installed language pairs, with version, size and folder."""
+    packages = installed_packages(obj.settings.models_dir)
+    if as_json:
+        dump([_package_json(p) for p in packages])
+        return
+    if not packages:
+        err.print(
+            f"No translation model in {obj.settings.models_dir}. Install .argosmodel files with "
+            "`pressbot models install PATH…` (or `--from-index zh it en` when online).",
+            markup=False,
+        )
+        return
+    table = Table(title=f"Translation models in {obj.settings.models_dir}", title_justify="left")
+    for column in ("from", "to", "version", "size", "package"):
+        table.add_column(column)
+    for p in packages:
+        table.add_row(p.source, p.target, p.version, f"{p.size_bytes / 1024**2:.1f} MB", p.package_id)
+    out.print(table)
+
+
+@models.command("install")
+@click.argument("items", nargs=-1, metavar="PATH…|LANG…")
+@click.option(
+    "--from-index",
+    "from_index",
+    is_flag=True,
+    help="Treat the arguments as languages and download their packages from the Argos index (needs the network).",
+)
+@click.pass_obj
+@handle_errors
+def install(obj: Context, items: tuple[str, ...], from_index: bool) -> None:
+    """Install .argosmodel files (each checked first: a broken file changes nothing).
+
+    `pressbot models install --from-index zh it en` downloads the packages between those
+    languages from the Argos index instead (zh↔it then pivots through English).
+    """
+    if not items:
+        raise click.UsageError(
+            "give .argosmodel files, or --from-index with languages (e.g. --from-index zh it en)."
+        )
+    folder = obj.settings.models_dir
+    if from_index:
+        unknown = [item for item in items if item not in LANGUAGES]
+        if unknown:
+            raise click.UsageError(
+                f"--from-index takes languages ({', '.join(LANGUAGES)}), not {', '.join(unknown)}."
+            )
+        installed = install_from_index(folder, list(items))
+    else:
+        installed = [install_package(folder, Path(item)) for item in items]
+    for package in installed:
+        out.print(
+            f"installed {package.source}→{package.target} {package.version} ({package.package_id}) in {package.path}",
+            markup=False,
+        )
+
+
+@models.command("remove")
+@click.argument("source", type=click.Choice(LANGUAGES), metavar="FROM")
+@click.argument("target", type=click.Choice(LANGUAGES), metavar="TO")
+@click.pass_obj
+@handle_errors
+def remove(obj: Context, source: str, target: str) -> None:
+    """Remove the FROM→TO package."""
+    package = remove_package(obj.settings.models_dir, source, target)
+    out.print(f"removed {package.source}→{package.target} {package.version}", markup=False)
+
+
+@click.command()
+@click.argument("text")
+@click.option(
+    "--from", "source", type=click.Choice(LANGUAGES), help="Language of TEXT (detected when omitted)."
+)
+@click.option(
+    "--to", "target", type=click.Choice(LANGUAGES), required=True, help="Language to translate into."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the translation with its languages and model as JSON."
+)
+@click.pass_obj
+@handle_errors
+def translate(obj: Context, text: str, source: str | None, target: str, as_json: bool) -> None:
+    """Translate TEXT offline (zh↔it goes through English). Cached: the same text is translated once.
+
+    The result is machine translation; JSON output names the model that produced it.
+    """
+    source = source or detect_language(text)
+    translator = translator_for(obj.settings)
+    with obj.archive() as archive:
+        result = translate_cached(
+            translator, archive, [text], source=source, target=target, now=datetime.now(UTC)
+        )
+    [translation] = result.texts
+    if as_json:
+        dump(
+            {
+                "from": source,
+                "to": target,
+                "text": text,
+                "translation": translation,
+                "model": result.model,
+                "machine_translated": True,
+                "cached": result.cached > 0,
+            }
+        )
+    else:
+        click.echo(translation)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(models)
+    group.add_command(translate)
