@@ -11,6 +11,7 @@ from rich.table import Table
 
 from pressbot.cli_common import Context, dump, err, handle_errors, out
 from pressbot.config import Settings
+from pressbot.errors import PressbotError
 from pressbot.models import LANGUAGES
 from pressbot.normalize import detect_language
 from pressbot.pipeline import translate_cached
@@ -123,7 +124,14 @@ def remove(obj: Context, source: str, target: str) -> None:
 
 
 @click.command()
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option(
+    "--article",
+    "article_id",
+    type=int,
+    metavar="ID",
+    help="Translate an archived article (title, lead and body) instead of TEXT.",
+)
 @click.option(
     "--from", "source", type=click.Choice(LANGUAGES), help="Language of TEXT (detected when omitted)."
 )
@@ -135,17 +143,48 @@ def remove(obj: Context, source: str, target: str) -> None:
 )
 @click.pass_obj
 @handle_errors
-def translate(obj: Context, text: str, source: str | None, target: str, as_json: bool) -> None:
-    """Translate TEXT offline (zh↔it goes through English). Cached: the same text is translated once.
+def translate(
+    obj: Context, text: str | None, article_id: int | None, source: str | None, target: str, as_json: bool
+) -> None:
+    """Translate TEXT, or an archived article with --article ID, offline (zh↔it goes through English).
 
-    The result is machine translation; JSON output names the model that produced it.
+    Cached: the same text is never translated twice by the same model. The result is machine
+    translation; JSON output says so and names the model that produced it.
     """
-    source = source or detect_language(text)
+    if (text is None) == (article_id is None):
+        raise click.UsageError("give either TEXT or --article ID.")
     translator = translator_for(obj.settings)
+    now = datetime.now(UTC)
     with obj.archive() as archive:
-        result = translate_cached(
-            translator, archive, [text], source=source, target=target, now=datetime.now(UTC)
-        )
+        if article_id is not None:
+            article = archive.get(article_id)
+            if article is None:
+                raise PressbotError(
+                    f"no article {article_id} in the archive — find ids with `pressbot archive search`."
+                )
+            fields = {"title": article.title, "summary": article.summary, "body": article.body}
+            result = translate_cached(
+                translator, archive, list(fields.values()), source=article.language, target=target, now=now
+            )
+            translated = dict(zip(fields, result.texts, strict=True))
+            if as_json:
+                dump(
+                    {
+                        "article": article_id,
+                        "from": article.language,
+                        "to": target,
+                        "model": result.model,
+                        "machine_translated": True,
+                        **translated,
+                    }
+                )
+            else:
+                click.echo("\n\n".join(part for part in translated.values() if part.strip()))
+                err.print(f"(machine translation {article.language}→{target}, {result.model})", markup=False)
+            return
+        assert text is not None
+        source = source or detect_language(text)
+        result = translate_cached(translator, archive, [text], source=source, target=target, now=now)
     [translation] = result.texts
     if as_json:
         dump(

@@ -64,3 +64,26 @@ def test_missing_pair_and_broken_package_say_what_to_do(installed, fixtures_dir)
     assert sorted(p.name for p in (installed / "storage" / "models").iterdir()) == before
     gone = run(installed, "models", "remove", "en", "it", check=False)
     assert gone.returncode == 1 and "pressbot models list" in gone.stderr
+
+
+def test_translate_an_archived_article(installed, server):
+    feed = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+<item><title>hello world</title><link>http://example.com/a</link><description>good morning, president. the city news today.</description></item>
+</channel></rss>"""
+    server.documents["en.xml"] = (feed, "application/rss+xml")
+    (installed / "sources.yaml").write_text(
+        f"sources:\n  - id: en-test\n    kind: feed\n    url: {server.url('data/en.xml')}\n    language: en\n",
+        encoding="utf-8",
+    )
+    run(installed, "fetch")
+    [hit] = json.loads(run(installed, "archive", "search", "hello", "--json").stdout)
+    translated = json.loads(
+        run(installed, "translate", "--article", str(hit["id"]), "--to", "it", "--json").stdout
+    )
+    assert translated["title"] == "ciao mondo"
+    assert (
+        translated["summary"] == "buono mattina, presidente. the città notizie oggi."
+    )  # a glossary model: "the" is copied
+    assert translated["from"] == "en" and translated["machine_translated"] and "en_it" in translated["model"]
+    both = run(installed, "translate", "hello", "--article", "1", "--to", "it", check=False)
+    assert both.returncode == 2 and "either TEXT or --article" in both.stderr

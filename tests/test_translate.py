@@ -357,10 +357,10 @@ def _ntrex(fixtures_dir: Path, name: str, count: int) -> list[str]:
 def test_a_batch_equals_texts_one_by_one(
     translator: Translator, fixtures_dir: Path, source: str, target: str, file: str
 ) -> None:
-    lines = _ntrex(fixtures_dir, file, 36)
+    lines = _ntrex(fixtures_dir, file, 24)
     # multi-sentence, multi-paragraph texts, an empty one and a repeated one
-    texts = [" ".join(lines[i : i + 3]) for i in range(0, 18, 3)]
-    texts += ["\n".join(lines[i : i + 2]) + "\n\n" + lines[i + 2] for i in range(18, 36, 3)]
+    texts = [" ".join(lines[i : i + 3]) for i in range(0, 12, 3)]
+    texts += ["\n".join(lines[i : i + 2]) + "\n\n" + lines[i + 2] for i in range(12, 24, 3)]
     texts += ["", texts[0], "hello world. good morning, president."]
     batched = translator.translate(texts, source=source, target=target)
     one_by_one = [translator.translate([text], source=source, target=target)[0] for text in texts]
@@ -402,6 +402,8 @@ request = json.load(sys.stdin)
 for archive in request["archives"]:
     argostranslate.package.install_from_path(archive)
 print(json.dumps([argostranslate.translate.translate(text, s, t) for text, s, t in request["cases"]]))
+import shutil
+shutil.rmtree(home, ignore_errors=True)
 """
 
 ARGOS_CASES = [
@@ -421,6 +423,14 @@ ARGOS_CASES = [
 ]
 
 
+# argostranslate's splitter cuts "。”" before the quote and the quote's sentence then starts with a
+# space ("。 ”"); pressbot keeps "。”" together. Same characters, whitespace aside.
+ARGOS_QUOTE_CASES = [
+    ("“你好世界。”今天新闻！", "zh", "en"),
+    ("“我没有作出任何让步。”", "zh", "it"),
+]
+
+
 def _same_spacing(text: str) -> str:
     return " ".join(text.replace("_", " ").split())
 
@@ -430,7 +440,7 @@ def test_same_text_as_argostranslate(translator: Translator, argos_dir: Path, fi
         pytest.skip("argostranslate is not installed (pip install argos-translate-lt)")
     ntrex = [(line, "en", "it") for line in _ntrex(fixtures_dir, "newstest2019-src.eng.txt", 8)]
     ntrex += [(line, "zh", "en") for line in _ntrex(fixtures_dir, "newstest2019-ref.zho-CN.txt", 8)]
-    cases = ARGOS_CASES + ntrex
+    cases = ARGOS_CASES + ntrex + ARGOS_QUOTE_CASES
     request = {"archives": [str(archive_of(argos_dir, s, t)) for s, t in DIRECTIONS], "cases": cases}
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARGOS_")}
     done = subprocess.run(
@@ -446,7 +456,11 @@ def test_same_text_as_argostranslate(translator: Translator, argos_dir: Path, fi
     expected = json.loads(done.stdout.strip().splitlines()[-1])
     ours = [translator.translate([text], source=s, target=t)[0] for text, s, t in cases]
     for (text, s, t), theirs, mine in zip(cases, expected, ours, strict=True):
-        assert _same_spacing(mine) == _same_spacing(theirs), (s, t, text)
+        if (text, s, t) in ARGOS_QUOTE_CASES:
+            assert "".join(mine.split()) == "".join(theirs.split()), (s, t, text)
+            assert "。 ”" not in mine
+        else:
+            assert _same_spacing(mine) == _same_spacing(theirs), (s, t, text)
 
 
 def test_model_package_is_a_value(models_dir: Path) -> None:
