@@ -55,7 +55,6 @@ class RawItem:
 class RawFeed:
     items: list[RawItem]
     language: str | None
-    link: str
 
 
 class _Decline(Exception):
@@ -140,9 +139,7 @@ def _rss(root: etree._Element, *, url: str) -> RawFeed:
                 authors=tuple(filter(None, (_text(item.find(f"{DC}creator")),))),
             )
         )
-    return RawFeed(
-        items=items, language=_text(channel.find("language")) or None, link=_text(channel.find("link"))
-    )
+    return RawFeed(items=items, language=_text(channel.find("language")) or None)
 
 
 def _atom_text(element: etree._Element | None) -> str:
@@ -184,5 +181,4 @@ def _atom(root: etree._Element, *, url: str) -> RawFeed:
                 ),
             )
         )
-    feed_link = _atom_link(root, url)
-    return RawFeed(items=items, language=root.get(XML_LANG), link=feed_link)
+    return RawFeed(items=items, language=root.get(XML_LANG))

@@ -325,8 +325,8 @@ class Fetcher:
                 last_modified=response.headers.get("last-modified"),
             )
 
-    async def _read_capped(self, url: str, response: httpx.Response, limit: int | None = None) -> bytes:
-        limit = limit or self.options.max_bytes
+    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        limit = self.options.max_bytes
         too_big = FetchError(
             f"{url}: the response is larger than {limit:,} bytes — not read; raise PRESSBOT_MAX_BYTES if this source is legitimate.",
             url=url,

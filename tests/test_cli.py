@@ -5,31 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.clirun import run_pressbot
 
 DATA = Path(__file__).parent / "data"
 FUNDUS_IT = "pages/fundus_parser_testdata/it/CorriereDellaSera_2025_02_04.html.gz"
 
 
+LOCAL = {"PRESSBOT_ALLOW_PRIVATE_NETWORKS": "1", "PRESSBOT_TIMEOUT": "3", "PRESSBOT_RETRIES": "0"}
+
+
 def run(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "PRESSBOT_ALLOW_PRIVATE_NETWORKS": "1",
-        "PRESSBOT_SOURCES": str(tmp_path / "sources.yaml"),
-        "PRESSBOT_STORAGE": str(tmp_path / "storage"),
-        "PRESSBOT_TIMEOUT": "3",
-        "PRESSBOT_RETRIES": "0",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "pressbot", *args], capture_output=True, text=True, env=env, timeout=120
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    return run_pressbot(tmp_path, *args, check=check, env=LOCAL)
 
 
 @pytest.fixture

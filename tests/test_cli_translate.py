@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.clirun import run_pressbot
 
-def run(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "PRESSBOT_STORAGE": str(tmp_path / "storage"),
-        "PRESSBOT_SOURCES": str(tmp_path / "sources.yaml"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "pressbot", *args], capture_output=True, text=True, env=env, timeout=120
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+run = run_pressbot
 
 
 @pytest.fixture
