@@ -27,8 +27,9 @@ from pressbot.config import Config, Settings, load_settings, parse_when
 from pressbot.dedup import DedupSettings
 from pressbot.errors import ConfigError, PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
+from pressbot.leads import lead_text
 from pressbot.models import LANGUAGES, Article, Source, SourceReport, SourceState, Story
-from pressbot.pipeline import Collector, check_source
+from pressbot.pipeline import Collector, TranslationReport, check_source
 from pressbot.store import Archive, SearchQuery
 from pressbot.store.search import any_of
 
@@ -74,7 +75,8 @@ def _select(config: Config, ids: Sequence[str]) -> list[Source]:
 
 async def _run_cycle(
     settings: Settings, config: Config, archive: Archive, sources: list[Source], show_progress: bool
-) -> list[SourceReport]:
+) -> tuple[list[SourceReport], TranslationReport]:
+    translator = cli_translate.translator_for(settings, config.glossary)
     async with Fetcher(FetchOptions.from_settings(settings)) as fetcher:
         collector = Collector(archive=archive, fetcher=fetcher)
         try:
@@ -93,9 +95,11 @@ async def _run_cycle(
                     sources,
                     progress=lambda report: progress.update(task, advance=1, description=report.source_id),
                 )
+                progress.update(task, description="translating new titles and leads")
+                translation = await collector.translate(translator)
                 progress.update(task, description="grouping new articles into stories")
                 await collector.cluster(StoryClusterer(archive, settings=dedup_settings(settings, config)))
-                return reports
+                return reports, translation
         finally:
             collector.close()
 
@@ -154,19 +158,25 @@ def _report_table(reports: list[SourceReport], urls: dict[str, str]) -> Table:
 def fetch(obj: Context, source_ids: tuple[str, ...], as_json: bool) -> None:
     """Run one collection cycle (all enabled sources, or the ones named) and report per source.
 
+    New articles' titles and leads are then translated into the other languages the installed
+    models reach (a summary goes to stderr), and grouped into stories.
+
     A cycle in which some sources fail still exits 0: the failures are listed and recorded
     (see `pressbot sources`).
     """
     config = obj.config()
     sources = _select(config, source_ids)
     with obj.archive() as archive:
-        reports = asyncio.run(
+        reports, translation = asyncio.run(
             _run_cycle(obj.settings, config, archive, sources, show_progress=err.is_terminal and not as_json)
         )
     if as_json:
         dump([_report_json(r) for r in reports])
     else:
         out.print(_report_table(reports, {s.id: s.url for s in sources}))
+        if translation.articles:
+            for line in cli_translate.translation_summary(translation):
+                err.print(line, markup=False)
 
 
 # ----------------------------------------------------------------------------- sources
@@ -394,15 +404,16 @@ def _one_per_story(hits: list[Article], story_of: dict[int, int]) -> list[Articl
 @click.pass_obj
 @handle_errors
 def show(obj: Context, article_id: int, as_json: bool) -> None:
-    """Show one archived article with its full text."""
+    """Show one archived article with its full text, and its machine-translated title and lead."""
     with obj.archive() as store:
         article = store.get(article_id)
+        translations = _translations(store, article) if article is not None else {}
     if article is None:
         raise PressbotError(
             f"no article {article_id} in the archive — find ids with `pressbot archive search`."
         )
     if as_json:
-        dump(_hit_json(article, body=True))
+        dump(_hit_json(article, body=True) | {"translations": translations})
         return
     when = article.published_at or article.fetched_at
     out.print(f"[bold]{article.title}[/bold]", markup=True)
@@ -417,6 +428,31 @@ def show(obj: Context, article_id: int, as_json: bool) -> None:
     out.print(
         article.body or article.summary or "(no text archived — the feed gave only a title)", markup=False
     )
+    for language, translated in translations.items():
+        out.print()
+        out.print(f"[{language}] machine-translated ({translated['model']})", style="dim", markup=False)
+        out.print(translated["title"], style="bold", markup=False)
+        if translated["summary"]:
+            out.print(translated["summary"], markup=False)
+
+
+def _translations(store: Archive, article: Article) -> dict[str, dict[str, str]]:
+    """Language → {title, summary, model}: the article's title and lead as cached by translation
+    (the newest translation of each, whatever the model)."""
+    title, lead = article.title, lead_text(article)
+    found = store.latest_translations([title, lead], source=article.language)
+    translations: dict[str, dict[str, str]] = {}
+    for language in LANGUAGES:
+        texts = found.get(language, {}) if language != article.language else {}
+        title_pair, lead_pair = texts.get(title), texts.get(lead)
+        if title_pair is None and lead_pair is None:
+            continue
+        translations[language] = {
+            "title": title_pair[0] if title_pair else "",
+            "summary": lead_pair[0] if lead_pair else "",
+            "model": (title_pair or lead_pair or ("", ""))[1],
+        }
+    return translations
 
 
 # ----------------------------------------------------------------------------- stories
@@ -551,3 +587,6 @@ def show_story(obj: Context, story_id: int, as_json: bool) -> None:
 
 
 cli_translate.register(main)
+from pressbot import cli_telegram  # noqa: E402  (its commands, registered like cli_translate's)
+
+cli_telegram.register(main)

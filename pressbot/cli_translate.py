@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pressbot.cli_common import Context, dump, err, handle_errors, out
 from pressbot.config import Settings
-from pressbot.errors import PressbotError
+from pressbot.errors import PressbotError, TranslateError
+from pressbot.glossary import Glossary
 from pressbot.models import LANGUAGES
 from pressbot.normalize import detect_language
-from pressbot.pipeline import translate_cached
+from pressbot.pipeline import TranslationReport, translate_backlog, translate_cached
 from pressbot.translate.engine import EngineOptions, Translator
 from pressbot.translate.packages import (
     ModelPackage,
@@ -25,13 +28,59 @@ from pressbot.translate.packages import (
 )
 
 
-def translator_for(settings: Settings) -> Translator:
+def translator_for(settings: Settings, glossary: Glossary | None = None) -> Translator:
     options = EngineOptions(
         device=settings.translate_device,
         beam_size=settings.translate_beam,
         intra_threads=settings.translate_threads,
     )
-    return Translator(settings.models_dir, options)
+    return Translator(settings.models_dir, options, glossary=glossary)
+
+
+def glossary_of(obj: Context) -> Glossary:
+    """The glossary of sources.yaml; none when there is no sources file (translating a TEXT needs none)."""
+    if not obj.settings.sources.exists():
+        return Glossary()
+    return obj.config().glossary
+
+
+def install_hint(directions: Iterable[tuple[str, str]]) -> str:
+    """The command that installs what these directions need (zh↔it through English)."""
+    languages = {language for direction in directions for language in direction}
+    if len(languages) > 1 and not {"zh", "it"} - languages:
+        languages.add("en")
+    ordered = [language for language in LANGUAGES if language in languages]
+    return f"pressbot models install --from-index {' '.join(ordered)}"
+
+
+def translation_summary(report: TranslationReport) -> list[str]:
+    """Lines for a person: what was translated, what waits for a model, what failed."""
+    lines = [
+        f"{report.translated_articles} of {report.articles} articles got translated titles/leads: "
+        f"{report.texts} texts translated, {report.cached} already cached."
+    ]
+    if report.unavailable:
+        waiting = ", ".join(f"{s}→{t} ({n} articles)" for (s, t), n in sorted(report.unavailable.items()))
+        lines.append(
+            f"No model for {waiting}: install one with `{install_hint(report.unavailable)}` "
+            "(or `pressbot models install PATH.argosmodel`), then run `pressbot translate --backlog`."
+        )
+    lines += [f"translation failed: {error}" for error in report.errors]
+    return lines
+
+
+def _report_json(report: TranslationReport) -> dict[str, Any]:
+    return {
+        "articles": report.articles,
+        "translated_articles": report.translated_articles,
+        "texts_translated": report.texts,
+        "texts_cached": report.cached,
+        "unavailable": [
+            {"from": s, "to": t, "articles": n} for (s, t), n in sorted(report.unavailable.items())
+        ],
+        "install": install_hint(report.unavailable) if report.unavailable else None,
+        "errors": report.errors,
+    }
 
 
 def _package_json(package: ModelPackage) -> dict[str, Any]:
@@ -133,10 +182,27 @@ def remove(obj: Context, source: str, target: str) -> None:
     help="Translate an archived article (title, lead and body) instead of TEXT.",
 )
 @click.option(
-    "--from", "source", type=click.Choice(LANGUAGES), help="Language of TEXT (detected when omitted)."
+    "--backlog",
+    is_flag=True,
+    help="Translate the titles and leads of archived articles that still lack a translation a model can now make.",
 )
 @click.option(
-    "--to", "target", type=click.Choice(LANGUAGES), required=True, help="Language to translate into."
+    "--limit",
+    type=click.IntRange(1),
+    metavar="N",
+    help="With --backlog: translate at most N articles (newest first).",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(LANGUAGES),
+    help="Language of TEXT (detected when omitted); with --backlog, only articles in this language.",
+)
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(LANGUAGES),
+    help="Language to translate into (required with TEXT and --article; with --backlog, only this one).",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the translation with its languages and model as JSON."
@@ -144,16 +210,31 @@ def remove(obj: Context, source: str, target: str) -> None:
 @click.pass_obj
 @handle_errors
 def translate(
-    obj: Context, text: str | None, article_id: int | None, source: str | None, target: str, as_json: bool
+    obj: Context,
+    text: str | None,
+    article_id: int | None,
+    backlog: bool,
+    limit: int | None,
+    source: str | None,
+    target: str | None,
+    as_json: bool,
 ) -> None:
-    """Translate TEXT, or an archived article with --article ID, offline (zh↔it goes through English).
+    """Translate TEXT, an archived article with --article ID, or the backlog with --backlog,
+    offline (zh↔it goes through English).
 
     Cached: the same text is never translated twice by the same model. The result is machine
     translation; JSON output says so and names the model that produced it.
     """
-    if (text is None) == (article_id is None):
-        raise click.UsageError("give either TEXT or --article ID.")
-    translator = translator_for(obj.settings)
+    if sum((text is not None, article_id is not None, backlog)) != 1:
+        raise click.UsageError("give either TEXT, --article ID or --backlog.")
+    if limit is not None and not backlog:
+        raise click.UsageError("--limit goes with --backlog.")
+    if backlog:
+        _backlog(obj, source=source, target=target, limit=limit, as_json=as_json)
+        return
+    if target is None:
+        raise click.UsageError("--to is required: the language to translate into (zh, it or en).")
+    translator = translator_for(obj.settings, glossary_of(obj))
     now = datetime.now(UTC)
     with obj.archive() as archive:
         if article_id is not None:
@@ -200,6 +281,55 @@ def translate(
         )
     else:
         click.echo(translation)
+
+
+def _backlog(
+    obj: Context, *, source: str | None, target: str | None, limit: int | None, as_json: bool
+) -> None:
+    """`pressbot translate --backlog`: titles and leads still missing, with a progress bar."""
+    translator = translator_for(obj.settings, glossary_of(obj))
+    if not translator.pairs():
+        raise TranslateError(
+            f"no translation model is installed in {obj.settings.models_dir}: install some with "
+            f"`{install_hint([('zh', 'it')])}` or `pressbot models install PATH.argosmodel …`."
+        )
+    sources = [source] if source else list(LANGUAGES)
+    targets = [target] if target else list(LANGUAGES)
+    with obj.archive() as archive:
+        total = archive.count_articles(languages=sources)
+        with Progress(
+            TextColumn("[bold]translating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal or as_json,
+        ) as progress:
+            task = progress.add_task("", total=total)
+
+            def advance(checked: int, running: TranslationReport) -> None:
+                progress.update(
+                    task,
+                    completed=checked,
+                    description=f"{running.translated_articles} articles, {running.texts} texts translated",
+                )
+
+            report = translate_backlog(
+                translator,
+                archive,
+                sources=sources,
+                targets=targets,
+                limit=limit,
+                now=datetime.now(UTC),
+                progress=advance,
+            )
+    if as_json:
+        dump(_report_json(report))
+        return
+    for line in translation_summary(report):
+        out.print(line, markup=False)
 
 
 def register(group: click.Group) -> None:

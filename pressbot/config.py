@@ -13,14 +13,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from pressbot.errors import ConfigError
+from pressbot.glossary import Glossary, parse_glossary
 from pressbot.models import LANGUAGES, SOURCE_KINDS, JsonFields, PageSelectors, Source, Topic
+
+if TYPE_CHECKING:
+    from pressbot.channels import Channel
 
 # --------------------------------------------------------------------------- settings table
 
@@ -74,6 +78,48 @@ def _size(value: str) -> int:
         raise ValueError(f"expected a size such as 10MB, 512KB or 1000000, got {value!r}")
     scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2).lower()]
     return int(float(match.group(1)) * scale)
+
+
+class Secret:
+    """A value (the bot token) that never shows in a repr, a log line or an error message."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _user_ids(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(
+            f"expected comma-separated Telegram user ids such as 12345,67890, got {value!r}"
+        ) from None
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -202,6 +248,48 @@ SETTINGS: tuple[Setting, ...] = (
         "How far apart in time two articles of one story may be (s/m/h/d).",
         lambda value: parse_duration(value),
     ),
+    Setting(
+        "telegram_token",
+        "PRESSBOT_TELEGRAM_TOKEN",
+        "",
+        "The bot's token from @BotFather; needed to post digests (never printed or logged).",
+        lambda value: Secret(value.strip()),  # never raises: an error message would show the token
+    ),
+    Setting(
+        "telegram_base_url",
+        "PRESSBOT_TELEGRAM_BASE_URL",
+        "https://api.telegram.org/bot",
+        "Bot API address the token is appended to (a local Bot API server, or a test server).",
+        _http_url,
+    ),
+    Setting(
+        "telegram_officers",
+        "PRESSBOT_TELEGRAM_OFFICERS",
+        "",
+        "Telegram user ids (comma-separated) of the press officers who may use the bot.",
+        _user_ids,
+    ),
+    Setting(
+        "telegram_admins",
+        "PRESSBOT_TELEGRAM_ADMINS",
+        "",
+        "Telegram user ids (comma-separated) who may also use the admin commands.",
+        _user_ids,
+    ),
+    Setting(
+        "telegram_chat_rate",
+        "PRESSBOT_TELEGRAM_CHAT_RATE",
+        "20",
+        "Most messages per minute sent to one channel or group (Telegram allows about 20).",
+        _positive_float,
+    ),
+    Setting(
+        "telegram_rate",
+        "PRESSBOT_TELEGRAM_RATE",
+        "30",
+        "Most messages per second sent in all (Telegram allows about 30).",
+        _positive_float,
+    ),
 )
 
 
@@ -227,6 +315,12 @@ class Settings:
     same_story: float = 0.60
     cross_language: float = 0.55
     story_window: timedelta = timedelta(hours=72)
+    telegram_token: Secret = Secret("")
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_officers: tuple[int, ...] = ()
+    telegram_admins: tuple[int, ...] = ()
+    telegram_chat_rate: float = 20.0
+    telegram_rate: float = 30.0
 
     @property
     def database_path(self) -> Path:
@@ -262,6 +356,8 @@ class Config:
     path: Path
     sources: tuple[Source, ...]
     topics: tuple[Topic, ...] = ()
+    channels: tuple[Channel, ...] = ()  # Telegram channels (pressbot.channels)
+    glossary: Glossary = Glossary()  # names translation keeps or renders a fixed way (pressbot.glossary)
 
     def source(self, source_id: str) -> Source:
         for source in self.sources:
@@ -271,7 +367,7 @@ class Config:
         raise ConfigError(f"no source '{source_id}' in {self.path}{hint}. `pressbot sources` lists them.")
 
 
-TOP_LEVEL_KEYS = ("sources", "topics")
+TOP_LEVEL_KEYS = ("sources", "topics", "channels", "glossary")
 SOURCE_KEYS = (
     "id",
     "name",
@@ -514,7 +610,13 @@ def parse_config(text: str, *, path: Path) -> Config:
     topics = [_parse_topic(_Where(path, "topics", i, e), e) for i, e in enumerate(raw_topics)]
     _unique(path, "sources", sources)
     _unique(path, "topics", topics)
-    return Config(path=path, sources=tuple(sources), topics=tuple(topics))
+    from pressbot.channels import parse_channels  # (it reuses this module's validators)
+
+    channels = parse_channels(data.get("channels"), path=path, topics=topics)
+    glossary = parse_glossary(data.get("glossary"), path=path)
+    return Config(
+        path=path, sources=tuple(sources), topics=tuple(topics), channels=channels, glossary=glossary
+    )
 
 
 def load_config(path: Path) -> Config:

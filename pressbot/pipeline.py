@@ -1,12 +1,15 @@
 """The only place the stages are chained. Reads top to bottom as the flow:
 
-    source → fetch → parse → (fetch article pages → extract) → normalize → store → dedup/cluster
+    source → fetch → parse → (fetch article pages → extract) → normalize → store
+           → translate titles and leads → dedup/cluster
 
 One collection cycle runs every source concurrently (the fetcher enforces the global and
 per-host limits). A failing source never stops the cycle: its error is recorded on its state
 (``pressbot sources`` shows it) and nothing already archived is touched. Blocking work —
 parsing, extraction and SQLite — runs in worker threads; the archive gets one dedicated
-thread so its connection is never shared.
+thread so its connection is never shared, and translation (model and cache) runs there too,
+after the sources are collected. A translation that fails or lacks a model leaves its
+articles in the backlog, which :func:`translate_backlog` works through later.
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pressbot.cluster import ClusterReport, StoryClusterer, cluster_all
 from pressbot.errors import ExtractError, FetchError, ParseError, PressbotError
 from pressbot.extract import extract_article
 from pressbot.fetch import Fetcher
-from pressbot.models import Entry, Extracted, FetchedDocument, Source, SourceReport
+from pressbot.leads import lead_text
+from pressbot.models import LANGUAGES, Article, Entry, Extracted, FetchedDocument, Source, SourceReport
 from pressbot.normalize import canonical_url, normalize_entries
 from pressbot.parse import parse_feed, parse_json, parse_listing
 from pressbot.store import Archive
@@ -70,6 +74,7 @@ class Collector:
         self.clock = clock
         self.options = options or CycleOptions()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pressbot-archive")
+        self._to_translate: list[int] = []  # new and updated articles since the last translate()
 
     def close(self) -> None:
         self._db.shutdown(wait=True)
@@ -77,6 +82,25 @@ class Collector:
     async def cluster(self, clusterer: StoryClusterer) -> list[ClusterReport]:
         """Link every article not yet in a story (this cycle's, and any left by an interrupted one)."""
         return list(await self._in_db(cluster_all, clusterer, now=self.clock()))
+
+    async def translate(
+        self, translator: Translator, *, targets: Sequence[str] = LANGUAGES
+    ) -> TranslationReport:
+        """Translate the titles and leads of the articles stored or changed since the last call.
+
+        Runs on the archive's thread (the cache is the archive). Never raises: a failure is
+        logged and reported, and the articles it left untranslated are the backlog
+        (``pressbot translate --backlog``).
+        """
+        ids, self._to_translate = self._to_translate, []
+        try:
+            return await self._in_db(
+                translate_new, translator, self.archive, ids, targets=targets, now=self.clock()
+            )
+        except Exception as error:  # the pipeline edge: translation must not end a cycle
+            log.exception("translating %d new articles failed", len(ids))
+            message = f"internal error ({error.__class__.__name__}: {error}) — please report it."
+            return TranslationReport(articles=len(ids), errors=[message])
 
     async def _in_db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -129,6 +153,7 @@ class Collector:
         extracted, errors = await self._full_text(source, entries) if source.full_text else ({}, [])
         articles = normalize_entries(entries, source, now=now, extracted=extracted)
         outcomes = await self._in_db(self.archive.upsert, articles, now=now)
+        self._to_translate += [article_id for outcome, article_id in outcomes if outcome != "unchanged"]
         # Validators are saved only after the items are stored: a failed cycle is retried in full.
         await self._in_db(
             self.archive.record_success,
@@ -182,26 +207,220 @@ class Translated:
     model: str
     cached: int  # how many distinct texts came from the cache
     translated: int  # how many went through the model
+    fresh: frozenset[str] = frozenset()  # the source texts that went through the model
+
+
+class TextTranslator(Protocol):
+    """What :func:`translate_cached` needs: pressbot's :class:`Translator`, or a stand-in
+    (benchmarks and tests answer from reference translations)."""
+
+    def can_translate(self, source: str, target: str) -> bool: ...
+
+    def model_id(self, source: str, target: str) -> str: ...
+
+    def translate(self, texts: Sequence[str], *, source: str, target: str) -> list[str]: ...
+
+
+def cache_labels(translator: TextTranslator, texts: Sequence[str], *, source: str, target: str) -> list[str]:
+    """Each text's cache label (the engine adds the version of the glossary entries in the text)."""
+    if isinstance(translator, Translator):
+        return translator.model_ids(texts, source=source, target=target)
+    return [translator.model_id(source, target)] * len(texts)
 
 
 def translate_cached(
-    translator: Translator, archive: Archive, texts: Sequence[str], *, source: str, target: str, now: datetime
+    translator: TextTranslator,
+    archive: Archive,
+    texts: Sequence[str],
+    *,
+    source: str,
+    target: str,
+    now: datetime,
 ) -> Translated:
-    """Translate texts through the archive's cache: each distinct text is translated once per model.
+    """Translate texts through the archive's cache: each distinct text is translated once per model
+    (and per version of the glossary entries found in it).
 
     Blocking (model and SQLite): call it from a worker thread inside the event loop.
     """
     if source == target:
         return Translated(list(texts), "identity", 0, 0)
     model = translator.model_id(source, target)
-    cached = archive.cached_translations(texts, source=source, target=target, model=model)
-    todo = [text for text in dict.fromkeys(texts) if text not in cached and text.strip()]
+    distinct = list(dict.fromkeys(texts))
+    labels = dict(
+        zip(distinct, cache_labels(translator, distinct, source=source, target=target), strict=True)
+    )
+    groups: dict[str, list[str]] = {}
+    for text in distinct:
+        groups.setdefault(labels[text], []).append(text)
+    cached: dict[str, str] = {}
+    for label, group in groups.items():
+        cached |= archive.cached_translations(group, source=source, target=target, model=label)
+    todo = [text for text in distinct if text not in cached and text.strip()]
     fresh = dict(
         zip(todo, translator.translate(todo, source=source, target=target) if todo else [], strict=True)
     )
-    archive.store_translations(list(fresh.items()), source=source, target=target, model=model, now=now)
+    for label in groups:
+        pairs = [(text, translation) for text, translation in fresh.items() if labels[text] == label]
+        archive.store_translations(pairs, source=source, target=target, model=label, now=now)
     known = cached | fresh
-    return Translated([known.get(text, text) for text in texts], model, len(cached), len(fresh))
+    return Translated(
+        [known.get(text, text) for text in texts], model, len(cached), len(fresh), frozenset(fresh)
+    )
+
+
+# ----------------------------------------------------------------------------- titles and leads
+
+TRANSLATION_BATCH = 256  # articles per engine call: big enough to batch, small enough to lose little
+
+
+@dataclass
+class TranslationReport:
+    """What translating titles and leads did (one cycle's new articles, or a backlog run)."""
+
+    articles: int = 0  # articles looked at
+    translated_articles: int = 0  # articles with at least one text translated now
+    texts: int = 0  # distinct texts translated by a model
+    cached: int = 0  # distinct texts found in the cache
+    unavailable: Counter[tuple[str, str]] = field(default_factory=Counter)  # direction → articles waiting
+    errors: list[str] = field(default_factory=list)  # readable; those articles wait in the backlog
+
+    def add(self, other: TranslationReport) -> None:
+        self.articles += other.articles
+        self.translated_articles += other.translated_articles
+        self.texts += other.texts
+        self.cached += other.cached
+        self.unavailable.update(other.unavailable)
+        self.errors += other.errors
+
+
+def translate_articles(
+    translator: Translator,
+    archive: Archive,
+    articles: Sequence[Article],
+    *,
+    targets: Sequence[str] = LANGUAGES,
+    now: datetime,
+) -> TranslationReport:
+    """Translate the title and lead of each article into every other target language that the
+    installed models reach; texts already cached are not translated again.
+
+    One engine call per (source, target) for all the articles in that language. A direction
+    without a model is counted in ``unavailable``; a failing one is recorded in ``errors``, and
+    the other directions go on. Blocking (model and SQLite): call it from a worker thread.
+    """
+    report = TranslationReport(articles=len(articles))
+    by_language: dict[str, list[Article]] = {}
+    for article in articles:
+        if article.language in LANGUAGES:
+            by_language.setdefault(article.language, []).append(article)
+    touched: set[int] = set()
+    for source, group in by_language.items():
+        texts = [text for article in group for text in (article.title, lead_text(article))]
+        for target in targets:
+            if target == source:
+                continue
+            if not translator.can_translate(source, target):
+                report.unavailable[(source, target)] += len(group)
+                continue
+            try:
+                result = translate_cached(translator, archive, texts, source=source, target=target, now=now)
+            except PressbotError as error:
+                log.warning(
+                    "translating %d %s articles into %s failed: %s", len(group), source, target, error
+                )
+                report.errors.append(f"{source}→{target} ({len(group)} articles): {error}")
+                continue
+            report.texts += result.translated
+            report.cached += result.cached
+            touched.update(
+                a.id or 0 for a in group if a.title in result.fresh or lead_text(a) in result.fresh
+            )
+    report.translated_articles = len(touched)
+    return report
+
+
+def translate_new(
+    translator: Translator,
+    archive: Archive,
+    article_ids: Sequence[int],
+    *,
+    targets: Sequence[str] = LANGUAGES,
+    now: datetime,
+) -> TranslationReport:
+    """Translate the titles and leads of these archived articles (a cycle's new and updated ones)."""
+    report = TranslationReport()
+    for start in range(0, len(article_ids), TRANSLATION_BATCH):
+        chunk = article_ids[start : start + TRANSLATION_BATCH]
+        batch = archive.articles_for_translation(ids=chunk, limit=len(chunk))
+        report.add(translate_articles(translator, archive, batch, targets=targets, now=now))
+    return report
+
+
+BacklogProgress = Callable[[int, TranslationReport], None]  # (articles checked so far, running report)
+
+
+def translate_backlog(
+    translator: Translator,
+    archive: Archive,
+    *,
+    sources: Sequence[str] = LANGUAGES,
+    targets: Sequence[str] = LANGUAGES,
+    limit: int | None = None,
+    now: datetime,
+    progress: BacklogProgress | None = None,
+    batch: int = TRANSLATION_BATCH,
+) -> TranslationReport:
+    """Translate the titles and leads still missing from the cache for the directions the
+    installed models reach: the articles collected while a model was missing, or whose
+    translation failed. Newest first, ``batch`` articles at a time; ``limit`` caps how many
+    articles get a translation (articles already complete do not count). Blocking.
+    """
+    report = TranslationReport()
+    before: int | None = None
+    while limit is None or report.translated_articles < limit:
+        page = archive.articles_for_translation(before_id=before, languages=sources, limit=batch)
+        if not page:
+            break
+        before = page[-1].id
+        if limit is not None:
+            page = _within_limit(translator, archive, page, targets, limit - report.translated_articles)
+        report.add(translate_articles(translator, archive, page, targets=targets, now=now))
+        if progress:
+            progress(report.articles, report)
+    return report
+
+
+def _within_limit(
+    translator: Translator, archive: Archive, page: list[Article], targets: Sequence[str], room: int
+) -> list[Article]:
+    """The start of ``page`` that holds at most ``room`` articles still missing a translation."""
+    missing: set[int] = set()
+    for source in {a.language for a in page} & set(LANGUAGES):
+        group = [a for a in page if a.language == source]
+        for target in targets:
+            if target != source and translator.can_translate(source, target):
+                missing |= _missing(translator, archive, group, source=source, target=target)
+    kept: list[Article] = []
+    for article in page:
+        if (article.id or 0) in missing:
+            if room == 0:
+                break
+            room -= 1
+        kept.append(article)
+    return kept
+
+
+def _missing(
+    translator: Translator, archive: Archive, group: list[Article], *, source: str, target: str
+) -> set[int]:
+    """Ids of the articles whose title or lead has no cached translation for the current model."""
+    texts = list(dict.fromkeys(t for a in group for t in (a.title, lead_text(a)) if t.strip()))
+    labels = dict(zip(texts, cache_labels(translator, texts, source=source, target=target), strict=True))
+    cached: set[str] = set()
+    for label in set(labels.values()):
+        wanted = [t for t in texts if labels[t] == label]
+        cached |= set(archive.cached_translations(wanted, source=source, target=target, model=label))
+    return {a.id or 0 for a in group if {t for t in (a.title, lead_text(a)) if t.strip()} - cached}
 
 
 async def check_source(source: Source, fetcher: Fetcher) -> tuple[int, str | None]:

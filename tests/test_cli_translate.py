@@ -74,4 +74,94 @@ def test_translate_an_archived_article(installed, server):
     )  # a glossary model: "the" is copied
     assert translated["from"] == "en" and translated["machine_translated"] and "en_it" in translated["model"]
     both = run(installed, "translate", "hello", "--article", "1", "--to", "it", check=False)
-    assert both.returncode == 2 and "either TEXT or --article" in both.stderr
+    assert both.returncode == 2 and "either TEXT, --article ID or --backlog" in both.stderr
+
+
+EN_FEED = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+<item><title>hello Bi-City Fashion Week</title><link>http://example.com/a</link><description>good news from Longhua today.</description></item>
+</channel></rss>"""
+ZH_FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+<item><title>你好双城时装周</title><link>http://example.com/zh</link><description>龙华今天新闻。</description></item>
+</channel></rss>""".encode()
+SOURCES = """sources:
+  - {{id: en-test, kind: feed, url: "{en}", language: en}}
+  - {{id: zh-test, kind: feed, url: "{zh}", language: zh}}
+glossary:
+  - {{en: Bi-City Fashion Week, zh: 双城时装周, it: Settimana della moda Bi-City}}
+  - {{en: Longhua, zh: 龙华, it: Longhua}}
+"""
+
+
+def _article_id(folder: Path, query: str) -> int:
+    [hit] = json.loads(run(folder, "archive", "search", query, "--json").stdout)
+    return int(hit["id"])
+
+
+def test_fetch_translates_titles_and_leads_with_the_glossary_then_backlog(tmp_path, fixtures_dir, server):
+    server.documents["en.xml"] = (EN_FEED, "application/rss+xml")
+    server.documents["zh.xml"] = (ZH_FEED, "application/rss+xml")
+    (tmp_path / "sources.yaml").write_text(
+        SOURCES.format(en=server.url("data/en.xml"), zh=server.url("data/zh.xml")), encoding="utf-8"
+    )
+    argos = fixtures_dir / "argos"
+    run(tmp_path, "models", "install", str(argos / "translate-en_it-tiny.argosmodel"))
+    fetched = run(tmp_path, "fetch")
+    assert "1 of 2 articles got translated titles/leads: 2 texts translated" in fetched.stderr
+    assert "No model for en→zh (1 articles), zh→en (1 articles), zh→it (1 articles)" in fetched.stderr
+    assert "`pressbot models install --from-index zh it en`" in fetched.stderr
+    english, chinese = _article_id(tmp_path, "hello"), _article_id(tmp_path, "你好")
+
+    shown = json.loads(run(tmp_path, "archive", "show", str(english), "--json").stdout)
+    assert shown["translations"] == {
+        "it": {
+            "title": "ciao Settimana della moda Bi-City",
+            "summary": "buono notizie from Longhua oggi.",
+            "model": shown["translations"]["it"]["model"],
+        }
+    }
+    assert shown["translations"]["it"]["model"].startswith("argos:translate-en_it-0.0.1+glossary-")
+    assert json.loads(run(tmp_path, "archive", "show", str(chinese), "--json").stdout)["translations"] == {}
+    plain = run(tmp_path, "archive", "show", str(english)).stdout
+    assert "[it] machine-translated (argos:translate-en_it-0.0.1+glossary-" in plain
+    assert "ciao Settimana della moda Bi-City" in plain and "buono notizie from Longhua oggi." in plain
+
+    # The zh packages arrive: the backlog fills in what the cycle could not translate.
+    run(
+        tmp_path,
+        "models",
+        "install",
+        *(str(argos / f"translate-{p}-tiny.argosmodel") for p in ("zh_en", "en_zh", "it_en")),
+    )
+    backlog = json.loads(run(tmp_path, "translate", "--backlog", "--json").stdout)
+    assert backlog["articles"] == 2 and backlog["translated_articles"] == 2
+    assert backlog["texts_translated"] == 6 and backlog["texts_cached"] == 2
+    assert backlog["unavailable"] == [] and backlog["install"] is None and backlog["errors"] == []
+    zh = json.loads(run(tmp_path, "archive", "show", str(chinese), "--json").stdout)["translations"]
+    assert zh["it"]["title"] == "ciao Settimana della moda Bi-City"  # zh→en→it, glossary through the pivot
+    assert zh["it"]["summary"] == "Longhua oggi notizie。"
+    assert zh["en"]["title"] == "hello Bi-City Fashion Week"
+    en = json.loads(run(tmp_path, "archive", "show", str(english), "--json").stdout)["translations"]
+    assert en["zh"]["title"] == "你好双城时装周" and set(en) == {"it", "zh"}
+    again = run(tmp_path, "translate", "--backlog")
+    assert (
+        "0 of 2 articles got translated titles/leads: 0 texts translated, 8 already cached." in again.stdout
+    )
+    # --article keeps working, and reuses the cached title
+    article = json.loads(run(tmp_path, "translate", "--article", str(chinese), "--to", "it", "--json").stdout)
+    assert article["title"] == "ciao Settimana della moda Bi-City"
+
+
+def test_backlog_usage_errors(tmp_path, fixtures_dir):
+    (tmp_path / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    limit = run(tmp_path, "translate", "hello", "--to", "it", "--limit", "3", check=False)
+    assert limit.returncode == 2 and "--limit goes with --backlog" in limit.stderr
+    no_target = run(tmp_path, "translate", "hello", check=False)
+    assert no_target.returncode == 2 and "--to is required" in no_target.stderr
+    nothing = run(tmp_path, "translate", "--backlog", check=False)
+    assert nothing.returncode == 1 and "no translation model is installed" in nothing.stderr
+    assert "pressbot models install --from-index zh it en" in nothing.stderr
+    (tmp_path / "sources.yaml").write_text("sources: []\nglossary:\n  - {en: Longhua}\n", encoding="utf-8")
+    broken = run(tmp_path, "translate", "--backlog", check=False)
+    assert (
+        broken.returncode == 2 and "glossary entry 1 (Longhua): key 'en' alone says nothing" in broken.stderr
+    )

@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 
 from pressbot.fetch import Fetcher, FetchOptions
+from pressbot.glossary import Glossary, GlossaryEntry
+from pressbot.leads import lead_text
 from pressbot.models import Source, SourceReport
-from pressbot.pipeline import Collector
+from pressbot.pipeline import Collector, TranslationReport, translate_backlog
 from pressbot.store import Archive, SearchQuery
+from pressbot.translate.engine import EngineOptions, Translator
+from pressbot.translate.packages import install_package
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 MANIFEST_LANG = {"zh": "zh", "it": "it", "en": "en"}
@@ -208,3 +212,152 @@ def test_broken_sources_do_not_stop_the_cycle_and_lose_nothing(tmp_path, server)
     assert states["good"].last_success == NOW
     assert "timeout" in (states["slow"].last_error or "")
     assert "larger than" in (states["huge"].last_error or "")
+
+
+# ----------------------------------------------------------------------------- translation in the cycle
+
+EN_FEED = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>en</title>
+<item><title>hello world</title><link>http://example.com/en/1</link>
+<description>good morning, president. the city news today.</description></item>
+<item><title>news of the Bi-City Fashion Week</title><link>http://example.com/en/2</link></item>
+</channel></rss>"""
+ZH_FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>zh</title>
+<item><title>你好世界</title><link>http://example.com/zh/1</link><description>今天新闻。</description></item>
+</channel></rss>""".encode()
+EN_IT = "argos:translate-en_it-0.0.1"
+
+
+def install_models(folder: Path, fixtures_dir: Path, *directions: tuple[str, str]) -> Path:
+    for source, target in directions:
+        install_package(folder, fixtures_dir / "argos" / f"translate-{source}_{target}-tiny.argosmodel")
+    return folder
+
+
+def translation_sources(server) -> list[Source]:
+    server.documents["en.xml"] = (EN_FEED, "application/rss+xml")
+    server.documents["zh.xml"] = (ZH_FEED, "application/rss+xml")
+    return [
+        Source(
+            id="en-feed", name="en", kind="feed", url=server.url("data/en.xml"), language="en", interval_s=600
+        ),
+        Source(
+            id="zh-feed", name="zh", kind="feed", url=server.url("data/zh.xml"), language="zh", interval_s=600
+        ),
+    ]
+
+
+def cycle_and_translate(
+    storage: Path, sources: list[Source], translator: Translator
+) -> tuple[list[SourceReport], TranslationReport]:
+    async def go() -> tuple[list[SourceReport], TranslationReport]:
+        opts = FetchOptions(user_agent="pressbot-test", timeout=5, retries=0, allow_private_networks=True)
+        async with Fetcher(opts) as fetcher:
+            with Archive.open(storage) as archive:
+                collector = Collector(archive=archive, fetcher=fetcher, clock=lambda: NOW)
+                try:
+                    reports = await collector.run_cycle(sources)
+                    return reports, await collector.translate(translator)
+                finally:
+                    collector.close()
+
+    return asyncio.run(go())
+
+
+def translations_of(storage: Path, title: str) -> dict[str, dict[str, tuple[str, str]]]:
+    with Archive.open(storage) as archive:
+        [hit] = [a for a in _find(archive, title) if a.title == title]
+        return archive.latest_translations([hit.title, lead_text(hit)], source=hit.language)
+
+
+def test_a_cycle_translates_new_titles_and_leads_and_the_backlog_catches_up(
+    tmp_path, bare_server, fixtures_dir
+):
+    models = install_models(tmp_path / "models", fixtures_dir, ("en", "it"), ("it", "en"))
+    glossary = Glossary(
+        (GlossaryEntry(terms={"en": ("Bi-City Fashion Week",), "it": ("Settimana della moda Bi-City",)}),)
+    )
+    translator = Translator(models, EngineOptions(intra_threads=1), glossary=glossary)
+    storage = tmp_path / "storage"
+    reports, report = cycle_and_translate(storage, translation_sources(bare_server), translator)
+    assert [r.new for r in reports] == [2, 1]
+    assert report.articles == 3 and report.translated_articles == 2
+    assert report.texts == 3  # two titles and one lead (the second article has none) en→it
+    assert report.unavailable == {("en", "zh"): 2, ("zh", "en"): 1, ("zh", "it"): 1}
+    assert report.errors == []
+    assert translations_of(storage, "hello world") == {
+        "it": {
+            "hello world": ("ciao mondo", EN_IT),
+            "good morning, president. the city news today.": (
+                "buono mattina, presidente. the città notizie oggi.",
+                EN_IT,
+            ),
+        }
+    }
+    [(event_title, event_model)] = translations_of(storage, "news of the Bi-City Fashion Week")["it"].values()
+    assert event_title == "notizie of the Settimana della moda Bi-City"
+    assert event_model.startswith(EN_IT + "+glossary-")
+    assert translations_of(storage, "你好世界") == {}  # no zh model yet: the backlog
+
+    # A second cycle brings nothing new, so translates nothing.
+    _, again = cycle_and_translate(storage, translation_sources(bare_server), translator)
+    assert again.articles == 0 and again.texts == 0
+
+    # The missing models arrive: the backlog translates exactly what is missing, once.
+    install_models(models, fixtures_dir, ("en", "zh"), ("zh", "en"))
+    complete = Translator(models, EngineOptions(intra_threads=1), glossary=glossary)
+    seen: list[int] = []
+    with Archive.open(storage) as archive:
+        backlog = translate_backlog(
+            complete, archive, now=NOW, batch=2, progress=lambda checked, running: seen.append(checked)
+        )
+        assert seen == [2, 3]  # two pages of at most 2 articles
+        assert (backlog.articles, backlog.translated_articles) == (3, 3)
+        assert backlog.texts == 3 + 2 + 2  # en→zh (2 titles, 1 lead), zh→en and zh→it (title, lead)
+        assert backlog.cached == 3 and not backlog.unavailable
+        done = translate_backlog(complete, archive, now=NOW)
+        assert (done.translated_articles, done.texts, done.cached) == (0, 0, 10)
+    chinese = translations_of(storage, "你好世界")
+    assert chinese["it"]["你好世界"] == ("ciao mondo", "argos:translate-zh_en-0.0.1+translate-en_it-0.0.1")
+    assert chinese["en"]["今天新闻。"][0] == "today news。"
+    assert translations_of(storage, "hello world")["zh"]["hello world"][0] == "你好世界"
+
+
+def test_backlog_limit_counts_only_articles_that_needed_a_translation(tmp_path, bare_server, fixtures_dir):
+    models = install_models(tmp_path / "models", fixtures_dir, ("en", "it"))
+    translator = Translator(models, EngineOptions(intra_threads=1))
+    storage = tmp_path / "storage"
+    cycle_and_translate(storage, translation_sources(bare_server), Translator(tmp_path / "none"))
+    with Archive.open(storage) as archive:
+        first = translate_backlog(translator, archive, now=NOW, limit=1)
+        assert first.translated_articles == 1 and first.unavailable == {
+            ("zh", "en"): 1,
+            ("zh", "it"): 1,
+            ("en", "zh"): 1,
+        }
+        second = translate_backlog(translator, archive, now=NOW, limit=1)
+        assert second.translated_articles == 1
+        third = translate_backlog(translator, archive, now=NOW, limit=5)
+        assert third.translated_articles == 0 and third.texts == 0
+    assert set(translations_of(storage, "hello world")) == {"it"}
+    assert set(translations_of(storage, "news of the Bi-City Fashion Week")) == {"it"}
+
+
+def test_a_failing_model_does_not_break_the_cycle_and_leaves_a_backlog(tmp_path, bare_server, fixtures_dir):
+    models = install_models(tmp_path / "models", fixtures_dir, ("en", "it"))
+    model_bin = models / "translate-en_it" / "model" / "model.bin"
+    good = model_bin.read_bytes()
+    model_bin.write_bytes(b"not a model" * 100)  # damaged after installation
+    storage = tmp_path / "storage"
+    reports, report = cycle_and_translate(storage, translation_sources(bare_server), Translator(models))
+    assert [r.new for r in reports] == [2, 1] and not any(r.failed for r in reports)
+    assert report.texts == 0 and report.translated_articles == 0
+    [error] = report.errors
+    assert error.startswith("en→it (2 articles): the en→it model") and "pressbot models install" in error
+    with Archive.open(storage) as archive:
+        assert archive.count() == 3  # everything collected is kept
+    assert translations_of(storage, "hello world") == {}
+    model_bin.write_bytes(good)  # repaired: the backlog translates what the cycle could not
+    with Archive.open(storage) as archive:
+        backlog = translate_backlog(Translator(models), archive, now=NOW)
+    assert backlog.translated_articles == 2 and backlog.texts == 3
+    assert translations_of(storage, "hello world")["it"]["hello world"][0] == "ciao mondo"

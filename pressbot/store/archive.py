@@ -33,6 +33,7 @@ from pressbot.errors import StoreError
 from pressbot.models import Article, SourceState
 from pressbot.store import fulltext, schema
 from pressbot.store.migrations import migrate
+from pressbot.store.outbox import OutboxMixin
 from pressbot.store.search import match_expression
 from pressbot.store.stories import StoriesMixin
 from pressbot.store.translations import TranslationsMixin
@@ -59,7 +60,7 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Archive(StoriesMixin, TranslationsMixin):
+class Archive(StoriesMixin, TranslationsMixin, OutboxMixin):
     """One archive database; open with :meth:`open`, close when done."""
 
     def __init__(self, engine: Engine):

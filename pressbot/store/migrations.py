@@ -65,7 +65,19 @@ def _v5_translations(conn: Connection) -> None:
     schema.translations.create(conn, checkfirst=True)
 
 
-STEPS: tuple[Step, ...] = (_v1_initial, _v2_revisions, _v3_filterable_index, _v4_stories, _v5_translations)
+def _v6_outbox(conn: Connection) -> None:
+    for table in (schema.digests, schema.outbox, schema.channel_state):
+        table.create(conn, checkfirst=True)
+
+
+STEPS: tuple[Step, ...] = (
+    _v1_initial,
+    _v2_revisions,
+    _v3_filterable_index,
+    _v4_stories,
+    _v5_translations,
+    _v6_outbox,
+)
 CURRENT_VERSION = len(STEPS)
 
 

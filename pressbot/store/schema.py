@@ -150,6 +150,52 @@ translations = Table(
     Index("ux_translations_key", "text_hash", "source_language", "target_language", "model", unique=True),
 )
 
+# Telegram delivery (v6): a digest is rendered into messages and stored before anything is sent;
+# a message is 'sent' (with Telegram's message id) only after Telegram confirmed it.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel_id", String(64), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("since", UTCDateTime, nullable=False),  # the period covered
+    Column("until", UTCDateTime, nullable=False),
+    Column("topic", String(64)),  # a one-off topic, when not the channel's own selection
+    Column("stories", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # sending order within a chat
+    Column("digest_id", Integer, ForeignKey("digests.id"), index=True),
+    Column("channel_id", String(64), nullable=False),
+    Column("chat", String(64), nullable=False),
+    Column("part", Integer, nullable=False, default=1),
+    Column("parts", Integer, nullable=False, default=1),
+    Column("text", Text, nullable=False),  # Telegram HTML, ready to send
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempted_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("telegram_message_id", Integer),
+    Column("error", Text),
+    Index("ix_outbox_status", "status", "chat", "id"),
+)
+
+channel_state = Table(
+    "channel_state",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("last_digest_at", UTCDateTime),  # end of the period of the last scheduled digest queued
+    Column("last_sent_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),  # consecutive failed sends
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+)
+
 
 def article_from_row(row: Any) -> Article:
     return Article(

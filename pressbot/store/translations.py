@@ -2,6 +2,9 @@
 
 A mixin of :class:`pressbot.store.Archive`. Keys are the SHA-256 of the source text, the two
 languages and the model label, so installing a newer model naturally starts a new cache line.
+The cache is also where translated titles and leads live: :meth:`latest_translations` finds
+an article's by the hashes of its texts. :meth:`articles_for_translation` reads articles in
+id order, newest first, a page at a time (the backlog's scan).
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from pressbot.leads import LEAD_CHARS
+from pressbot.models import Article
 from pressbot.store import schema
 
 BATCH = 500
@@ -66,3 +71,75 @@ class TranslationsMixin:
         with self.engine.begin() as conn:
             # (PostgreSQL will take the same statement from its own dialect: INSERT … ON CONFLICT DO NOTHING)
             conn.execute(sqlite_insert(schema.translations).on_conflict_do_nothing(), rows)
+
+    def latest_translations(
+        self, texts: Sequence[str], *, source: str
+    ) -> dict[str, dict[str, tuple[str, str]]]:
+        """Target language → {text: (translation, model)}: the newest cached translation of each
+        text into each language, whatever the model."""
+        t = schema.translations
+        by_hash = {text_hash(text): text for text in texts if text.strip()}
+        hashes = sorted(by_hash)
+        found: dict[str, dict[str, tuple[str, str]]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(hashes), BATCH):
+                rows = conn.execute(
+                    select(t.c.text_hash, t.c.target_language, t.c.translation, t.c.model)
+                    .where(t.c.text_hash.in_(hashes[start : start + BATCH]), t.c.source_language == source)
+                    .order_by(t.c.created_at, t.c.id)  # later rows win
+                )
+                for row in rows:
+                    found.setdefault(row.target_language, {})[by_hash[row.text_hash]] = (
+                        row.translation,
+                        row.model,
+                    )
+        return found
+
+    def articles_for_translation(
+        self,
+        *,
+        ids: Sequence[int] | None = None,
+        before_id: int | None = None,
+        languages: Sequence[str] | None = None,
+        limit: int = BATCH,
+    ) -> list[Article]:
+        """Articles newest first (by id) with what their title and lead need: the body only as far
+        as a lead can reach. ``ids``: just these; ``before_id``: the next page of a scan."""
+        a = schema.articles
+        query = select(
+            a.c.id,
+            a.c.source_id,
+            a.c.url,
+            a.c.title,
+            a.c.language,
+            a.c.summary,
+            func.substr(a.c.body, 1, 4 * LEAD_CHARS).label("body"),
+        ).order_by(a.c.id.desc())
+        if ids is not None:
+            query = query.where(a.c.id.in_(list(ids)))
+        if before_id is not None:
+            query = query.where(a.c.id < before_id)
+        if languages is not None:
+            query = query.where(a.c.language.in_(list(languages)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [
+            Article(
+                id=row.id,
+                source_id=row.source_id,
+                url=row.url,
+                title=row.title,
+                language=row.language,
+                summary=row.summary,
+                body=row.body,
+            )
+            for row in rows
+        ]
+
+    def count_articles(self, *, languages: Sequence[str] | None = None) -> int:
+        a = schema.articles
+        query = select(func.count()).select_from(a)
+        if languages is not None:
+            query = query.where(a.c.language.in_(list(languages)))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)

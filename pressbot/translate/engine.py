@@ -24,6 +24,7 @@ import ctranslate2
 import sentencepiece
 
 from pressbot.errors import TranslateError
+from pressbot.glossary import Glossary, Terms
 from pressbot.translate.packages import ModelPackage, installed_packages
 from pressbot.translate.split import join_paragraphs, paragraphs, split_sentences
 
@@ -60,14 +61,19 @@ class Translator:
     """Translates with the packages installed in ``models_dir`` (read once, at construction).
 
     Models are loaded on first use and kept; build a new Translator after installing or
-    removing packages.
+    removing packages. ``glossary`` (from ``sources.yaml``) fixes how some names come out:
+    its terms are swapped for placeholders before the first model and back after the last.
     """
 
-    def __init__(self, models_dir: Path, options: EngineOptions | None = None):
+    def __init__(
+        self, models_dir: Path, options: EngineOptions | None = None, *, glossary: Glossary | None = None
+    ):
         self.models_dir = models_dir
         self.options = options or EngineOptions()
+        self.glossary = glossary or Glossary()
         self._packages = {(p.source, p.target): p for p in installed_packages(models_dir)}
         self._models: dict[tuple[str, str], _Model] = {}
+        self._terms: dict[tuple[str, str], Terms] = {}
         self._lock = threading.Lock()
 
     def pairs(self) -> set[tuple[str, str]]:
@@ -111,16 +117,40 @@ class Translator:
         route = self.route(source, target)
         return "argos:" + "+".join(p.package_id for p in route) if route else "identity"
 
+    def model_ids(self, texts: Sequence[str], *, source: str, target: str) -> list[str]:
+        """Each text's cache label: :meth:`model_id`, plus ``+glossary-<hash>`` of the glossary
+        entries found in it (so editing an entry retranslates only the texts it concerns)."""
+        base = self.model_id(source, target)
+        terms = self.terms(source, target)
+        if not terms or base == "identity":
+            return [base] * len(texts)
+        return [f"{base}+{label}" if (label := terms.label(text)) else base for text in texts]
+
+    def terms(self, source: str, target: str) -> Terms:
+        """The glossary rules of one direction (built once)."""
+        with self._lock:
+            terms = self._terms.get((source, target))
+            if terms is None:
+                terms = self._terms[(source, target)] = self.glossary.terms(source, target)
+        return terms
+
     def translate(self, texts: Sequence[str], *, source: str, target: str) -> list[str]:
         """Translate ``texts`` from ``source`` to ``target``, all sentences batched together.
 
         Empty texts stay empty; equal texts get equal translations; paragraph (line) breaks are
-        kept. Raises :class:`TranslateError` when no package (or pivot) covers the direction.
+        kept; glossary terms come out as the glossary says. Raises :class:`TranslateError` when
+        no package (or pivot) covers the direction.
         """
         route = self.route(source, target)
-        results = list(texts)
+        if not route:
+            return list(texts)
+        terms = self.terms(source, target)
+        protected = [terms.protect(text) for text in texts] if terms else []
+        results = [p.text for p in protected] if terms else list(texts)
         for package in route:
             results = self._translate_step(results, package)
+        if terms:
+            results = [terms.restore(r, p) for r, p in zip(results, protected, strict=True)]
         return results
 
     # ----------------------------------------------------------------------- one package
