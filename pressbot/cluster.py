@@ -8,9 +8,12 @@ decision with its reason. Runs on the archive's thread: it reads and writes the 
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -18,21 +21,37 @@ from pressbot.dedup import (
     DedupSettings,
     Encoder,
     NearCopyIndex,
+    Profile,
     StoryIndex,
     StoryMember,
     best_near_copy,
     clues,
     minhash,
+    profile,
     shingles,
     signature_bytes,
     signature_from_bytes,
     story_text,
 )
+from pressbot.errors import TranslateError
+from pressbot.leads import lead_text
 from pressbot.models import Article, StoryLink
 from pressbot.store import Archive
 
+log = logging.getLogger(__name__)
 MATCH_TEXT_CHARS = 3000
 MIN_TEXT_CHARS = 200
+PIVOT = "en"
+
+
+class PivotTranslator(Protocol):
+    """What the clusterer needs of a translator (pressbot's engine, or a reference one in benchmarks)."""
+
+    def can_translate(self, source: str, target: str) -> bool: ...
+
+    def model_id(self, source: str, target: str) -> str: ...
+
+    def translate(self, texts: Sequence[str], *, source: str, target: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,11 @@ def match_text(article: Article) -> str:
     """
     text = f"{article.summary}\n{article.body[:MATCH_TEXT_CHARS]}".strip()
     return text if len(text) >= MIN_TEXT_CHARS else f"{article.title}\n{text}"
+
+
+def compared_text(title: str, lead: str) -> str:
+    """What the story layer compares: the headline and the lead."""
+    return f"{title}\n{lead}".strip()
 
 
 def moment_of(article: Article) -> datetime:
@@ -71,9 +95,11 @@ class StoryClusterer:
         *,
         settings: DedupSettings | None = None,
         encoder: Callable[[], Encoder] = Encoder,
+        translator: PivotTranslator | None = None,
     ):
         self.archive = archive
         self.settings = settings or DedupSettings()
+        self.translator = translator
         self._make_encoder = encoder
         self._encoder: Encoder | None = None
         self._cache: tuple[datetime, NearCopyIndex, StoryIndex, dict[int, int]] | None = None
@@ -89,14 +115,21 @@ class StoryClusterer:
         articles = sorted(self.archive.unclustered(limit=limit), key=lambda a: (moment_of(a), a.id or 0))
         if not articles:
             return ClusterReport()
-        near, stories, story_of = self._indexes(since=moment_of(articles[0]) - self.settings.window)
-        vectors = self.encoder.encode([story_text(a.title, a.summary or a.body[:400]) for a in articles])
+        near, stories, story_of = self._indexes(since=moment_of(articles[0]) - self.settings.window, now=now)
+        vectors = self.encoder.encode([story_text(a.title, lead_text(a)) for a in articles])
+        texts = self._texts(articles, now=now)
         links: list[StoryLink] = []
         counts = {"new": 0, "joined": 0, "near": 0}
         try:
             for article, vector in zip(articles, vectors, strict=True):
                 link = self._decide(
-                    article, vector, near=near, stories=stories, story_of=story_of, counts=counts
+                    article,
+                    vector,
+                    texts[article.id or 0],
+                    near=near,
+                    stories=stories,
+                    story_of=story_of,
+                    counts=counts,
                 )
                 links.append(link)
                 story_of[link.article_id] = link.story_id
@@ -106,7 +139,56 @@ class StoryClusterer:
             raise
         return ClusterReport(len(links), counts["new"], counts["joined"], counts["near"])
 
-    def _indexes(self, *, since: datetime) -> tuple[NearCopyIndex, StoryIndex, dict[int, int]]:
+    def _texts(self, articles: Sequence[Article], *, now: datetime) -> dict[int, dict[str, Profile]]:
+        """Each article's compared text in its own language, and in English when a pivot exists."""
+        texts = {
+            a.id or 0: {a.language: profile(compared_text(a.title, lead_text(a)), a.language)}
+            for a in articles
+        }
+        for article_id, english in self._pivot(articles, now=now).items():
+            texts[article_id][PIVOT] = profile(english, PIVOT)
+        return texts
+
+    def _pivot(self, articles: Sequence[Article], *, now: datetime) -> dict[int, str]:
+        """English title + lead of the non-English articles, through the translation cache.
+
+        Titles and leads are translated as separate texts, as the collection cycle does, so what
+        the cycle already translated is a cache hit here. No model for a language: no pivot, and the
+        encoder alone compares those articles across languages.
+        """
+        from pressbot.pipeline import translate_cached  # (the pipeline imports this module)
+
+        translator = self.translator
+        if translator is None:
+            return {}
+        groups: dict[str, list[Article]] = defaultdict(list)
+        for article in articles:
+            if article.language != PIVOT:
+                groups[article.language].append(article)
+        english: dict[int, str] = {}
+        for language, group in groups.items():
+            if not translator.can_translate(language, PIVOT):
+                continue
+            try:
+                titles = translate_cached(
+                    translator, self.archive, [a.title for a in group], source=language, target=PIVOT, now=now
+                )
+                leads = translate_cached(
+                    translator,
+                    self.archive,
+                    [lead_text(a) for a in group],
+                    source=language,
+                    target=PIVOT,
+                    now=now,
+                )
+            except TranslateError as error:
+                log.warning("no English pivot for %d %s articles: %s", len(group), language, error)
+                continue
+            for article, title, lead in zip(group, titles.texts, leads.texts, strict=True):
+                english[article.id or 0] = compared_text(title, lead)
+        return english
+
+    def _indexes(self, *, since: datetime, now: datetime) -> tuple[NearCopyIndex, StoryIndex, dict[int, int]]:
         """The indexes covering ``since`` onwards: kept between calls (a long-running process
         rebuilds them only when a batch reaches further back, or when they hold more than two
         windows of history); built from the stored fingerprints otherwise."""
@@ -115,7 +197,10 @@ class StoryClusterer:
             if loaded_since <= since <= loaded_since + 2 * self.settings.window:
                 return near, stories, story_of
         near, stories, story_of = NearCopyIndex(self.settings), StoryIndex(self.settings), {}
-        for fingerprint in self.archive.fingerprints_since(since):
+        fingerprints = self.archive.fingerprints_since(since)
+        stored = self.archive.articles_by_id([f.article_id for f in fingerprints])
+        texts = self._texts(list(stored.values()), now=now)
+        for fingerprint in fingerprints:
             near.add(fingerprint.article_id, fingerprint.language, signature_from_bytes(fingerprint.minhash))
             vector = np.frombuffer(fingerprint.vector, dtype=np.float32)
             stories.add(
@@ -126,6 +211,7 @@ class StoryClusterer:
                     vector,
                     fingerprint.language,
                     frozenset(fingerprint.clues),
+                    texts.get(fingerprint.article_id, {}),
                 )
             )
             story_of[fingerprint.article_id] = fingerprint.story_id
@@ -136,6 +222,7 @@ class StoryClusterer:
         self,
         article: Article,
         vector: np.ndarray,
+        texts: dict[str, Profile],
         *,
         near: NearCopyIndex,
         stories: StoryIndex,
@@ -149,13 +236,13 @@ class StoryClusterer:
         facts = frozenset(clues(f"{article.title} {article.summary}", self.settings.topics))
         near_copy_of = matched = None
         candidates = [c for c in near.candidates(article.language, signature) if c in story_of]
-        texts = self.archive.articles_by_id(candidates) if candidates else {}
+        stored = self.archive.articles_by_id(candidates) if candidates else {}
         window = self.settings.window
         copy = best_near_copy(
             own,
             {
                 i: shingles(match_text(a), a.language)
-                for i, a in texts.items()
+                for i, a in stored.items()
                 if abs(moment_of(a) - when) <= window
             },
             threshold=self.settings.near_copy,
@@ -166,20 +253,17 @@ class StoryClusterer:
             reason = f"near-copy of article {near_copy_of} (Jaccard {score:.2f})"
             counts["near"] += 1
         else:
-            match = stories.best(vector, when=when, language=article.language, facts=facts)
+            match = stories.best(vector, when=when, language=article.language, facts=facts, texts=texts)
             if match is not None:
                 story_id, score, matched = match.story_id, match.score, match.article_id
-                shared = f", shared: {', '.join(match.shared)}" if match.shared else ""
-                reason = (
-                    f"same story as article {matched} (cosine {match.cosine:.2f}{shared}; score {score:.2f})"
-                )
+                reason = match.explain()
                 counts["joined"] += 1
             else:
                 story_id, score = self.archive.create_story(when), 1.0
                 reason = "first article of the story"
                 counts["new"] += 1
         near.add(article.id, article.language, signature)
-        stories.add(StoryMember(article.id, story_id, when, vector, article.language, facts))
+        stories.add(StoryMember(article.id, story_id, when, vector, article.language, facts, texts))
         return StoryLink(
             article_id=article.id,
             story_id=story_id,

@@ -27,6 +27,7 @@ plain in-memory structures the pipeline rebuilds from the archive on start.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -93,11 +94,12 @@ class DedupSettings:
 
     lsh_threshold: float = 0.5  # LSH candidate threshold (below the decision threshold, on purpose)
     near_copy: float = 0.8  # exact Jaccard of shingles for a near-copy
-    same_story: float = 0.60  # story score to join a story, same language (bench_dedup.py)
-    cross_language: float = 0.55  # across languages: the encoder scores translations lower
+    same_story: float = 0.20  # combined score (encoder + words + facts) to join a story (bench_dedup.py)
+    cross_language: float = 0.55  # encoder-only score across languages when no pivot translation exists
     window: timedelta = timedelta(hours=72)  # how far apart in time two articles of one story may be
-    entity_bonus: float = 0.05  # per shared number or name, up to max_bonus
-    max_bonus: float = 0.15
+    semantic_weight: float = 0.3  # the encoder's share of the combined score; the words have the rest
+    entity_bonus: float = 0.02  # per shared distinctive fact (number, name, date, place, topic)…
+    max_bonus: float = 0.06  # …up to this much
     # sources.yaml topics as (id, keywords in every language): an article mentioning 双城时装周 and
     # one mentioning "Bi-City Fashion Week" share the fact "topic:bi-city-fashion-week".
     topics: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -228,8 +230,123 @@ def clues(text: str, topics: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> se
     numbers = {
         n.replace(",", ".") for n in NUMBER_RE.findall(text) if len(n) >= 3 and not YEAR_RE.fullmatch(n)
     }
-    names = {n.casefold() for n in NAME_RE.findall(text) if len(n) >= 4} - NOT_NAMES
+    names = {n.casefold() for n in NAME_RE.findall(text) if len(n) >= 4} - NOT_NAMES - PLACES.keys()
     return numbers | names | _dates(text) | _places(text) | mentioned
+
+
+# ----------------------------------------------------------------------------- lexical similarity
+
+_STOPWORDS = """
+    a ad agli ai al alla alle allo anche come con da dal dalla dalle dei del della delle dello di e ed è
+    fa fra gli ha hanno i il in la le lo ma nei nel nella non o per più se si sia sono su sua sue sul
+    sulla suo tra tutti un una uno che chi cui questo questa quello quella ci ne già ora dopo
+
+    a about after all also an and are as at be been but by for from had has have he her his how in into
+    is it its more new not of on one or out over said says she than that the their them they this to
+    up was we were what when which who will with would you your after before amid
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+STEM_CHARS = 7  # words cut to 7 characters: "sondaggi"/"sondaggio", "rincari"/"rincaro" meet
+BOILERPLATE_MIN_DOCS = 6  # a word 3-gram in this many texts of the window…
+BOILERPLATE_SHARE = 0.002  # …(or 0.2% of them, if more) is boilerplate: "- Il Fatto Quotidiano", "Video"
+MAX_POSTING = 400  # terms on more window texts than this do not propose candidates
+QUERY_TERMS = 12  # the rarest terms of a text propose candidates
+ENCODER_BONUS_SCALE = 2.5  # on the encoder-only scale a shared fact is worth 0.05
+ENCODER_SURE = 0.05  # encoder-only matches this far above the threshold need no shared fact
+COHESION_MEMBERS = 3  # a story is scored by the mean of its best-matching members, up to this many
+MATES_PER_STORY = 20  # members of a candidate story scored besides the candidates themselves
+TOKEN_RE = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A text as the lexical signal sees it: its tokens (words, or Han characters for Chinese)."""
+
+    tokens: tuple[str, ...]
+    chinese: bool
+
+    @property
+    def grams(self) -> frozenset[tuple[str, ...]]:
+        tokens = self.tokens
+        return frozenset(tokens[i : i + 3] for i in range(len(tokens) - 2))
+
+
+def profile(text: str, language: str) -> Profile:
+    normal = normalize_for_matching(text, language)
+    if language == "zh" or len(HAN_RE.findall(normal)) > len(normal) / 4:
+        return Profile(tuple(TOKEN_RE.findall(normal)), True)
+    return Profile(tuple(normal.split()), False)
+
+
+class TermStats:
+    """Document frequencies of one language's terms (and word 3-grams) over the texts in the window.
+
+    They weigh the lexical signal (IDF: a rare shared word says more than a common one) and find
+    boilerplate — an outlet's name after every headline, "GUARDA E CONDIVIDI" — which is ignored.
+    """
+
+    def __init__(self) -> None:
+        self.docs = 0
+        self.df: Counter[str] = Counter()
+        self.gram_df: Counter[tuple[str, ...]] = Counter()
+
+    def add(self, text: Profile, sign: int = 1) -> None:
+        self.docs += sign
+        terms = set(self.raw_terms(text))
+        grams = text.grams
+        if sign > 0:
+            self.df.update(terms)
+            self.gram_df.update(grams)
+        else:
+            self.df.subtract(terms)
+            self.gram_df.subtract(grams)
+
+    @staticmethod
+    def raw_terms(text: Profile, skip: frozenset[int] = frozenset()) -> list[str]:
+        tokens = text.tokens
+        if text.chinese:  # Han characters in bigrams; Latin words as they are
+            terms = []
+            for i, token in enumerate(tokens):
+                if i in skip:
+                    continue
+                if HAN_RE.match(token):
+                    if i + 1 < len(tokens) and HAN_RE.match(tokens[i + 1]) and i + 1 not in skip:
+                        terms.append(token + tokens[i + 1])
+                elif len(token) > 1:
+                    terms.append(token)
+            return terms
+        return [
+            token[:STEM_CHARS]
+            for i, token in enumerate(tokens)
+            if i not in skip and len(token) > 1 and token not in STOPWORDS
+        ]
+
+    def boilerplate(self, text: Profile) -> frozenset[int]:
+        """Token positions covered by a 3-gram that too many texts share."""
+        limit = max(BOILERPLATE_MIN_DOCS, BOILERPLATE_SHARE * self.docs)
+        tokens, skip = text.tokens, set[int]()
+        for i in range(len(tokens) - 2):
+            if self.gram_df[tokens[i : i + 3]] >= limit:
+                skip.update((i, i + 1, i + 2))
+        return frozenset(skip)
+
+    def idf(self, term: str) -> float:
+        return math.log((self.docs + 1) / (max(self.df[term], 0) + 1)) + 0.1
+
+    def vector(self, text: Profile) -> dict[str, float]:
+        """Sublinear TF × IDF, unit length, boilerplate left out."""
+        counts = Counter(self.raw_terms(text, self.boilerplate(text)))
+        weights = {term: (1 + math.log(n)) * self.idf(term) for term, n in counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {term: w / norm for term, w in weights.items()}
+
+
+def sparse_cosine(first: dict[str, float], second: dict[str, float]) -> float:
+    if len(second) < len(first):
+        first, second = second, first
+    return sum(weight * second.get(term, 0.0) for term, weight in first.items())
 
 
 class Encoder:
@@ -256,6 +373,10 @@ class StoryMember:
     vector: np.ndarray
     language: str
     clues: frozenset[str] = field(default_factory=frozenset)
+    # The text in each space it can be compared in: its own language, and "en" through the
+    # English pivot translation when one exists (an English article's own text is its pivot).
+    texts: dict[str, Profile] = field(default_factory=dict)
+    _vectors: dict[str, tuple[int, dict[str, float]]] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -264,18 +385,32 @@ class StoryMatch:
     article_id: int  # the member it matched best
     score: float
     cosine: float
+    lexical: float | None  # None: no common language (no pivot translation): the encoder alone decided
     shared: tuple[str, ...]
     margin: float  # score above the threshold that applied
 
+    def explain(self) -> str:
+        parts = [f"encoder {self.cosine:.2f}"]
+        if self.lexical is not None:
+            parts.append(f"words {self.lexical:.2f}")
+        if self.shared:
+            parts.append(f"shared: {', '.join(self.shared)}")
+        return f"same story as article {self.article_id} ({'; '.join(parts)}; score {self.score:.2f})"
+
 
 class StoryIndex:
-    """Recent story members (within the window), searched by cosine: never all pairs of the archive."""
+    """Recent story members (within the window): candidates by encoder cosine (one matrix product)
+    and by rare shared words (an inverted index), never all pairs of the archive."""
 
     def __init__(self, settings: DedupSettings):
         self.settings = settings
         self.members: list[StoryMember] = []
         self._matrix = np.zeros((64, 512), dtype=np.float32)  # rows [0, len(members)) are in use
         self._clue_counts: Counter[str] = Counter()  # how many members carry each clue
+        self.stats: dict[str, TermStats] = {}
+        self._postings: dict[str, dict[str, list[int]]] = {}
+        self._by_story: dict[int, list[int]] = {}  # story → its members' rows, oldest first
+        self._story_sizes: Counter[int] = Counter()
 
     def add(self, member: StoryMember) -> None:
         """Append a member: amortised O(1) (the matrix doubles when full; it is never re-stacked)."""
@@ -291,13 +426,20 @@ class StoryIndex:
         self._matrix[rows] = member.vector
         self.members.append(member)
         self._clue_counts.update(member.clues)
+        self._by_story.setdefault(member.story_id, []).append(rows)
+        self._story_sizes[member.story_id] += 1
+        for space, text in member.texts.items():
+            self.stats.setdefault(space, TermStats()).add(text)
+            postings = self._postings.setdefault(space, {})
+            for term in set(TermStats.raw_terms(text)):
+                postings.setdefault(term, []).append(rows)
 
     def forget_before(self, moment: datetime) -> None:
         """Drop members older than ``moment`` (the window slides; old stories stay in the archive)."""
         kept = [m for m in self.members if m.when >= moment]
         if len(kept) != len(self.members):
-            self.members = []
-            self._clue_counts = Counter()
+            self.members, self._clue_counts, self.stats, self._postings = [], Counter(), {}, {}
+            self._by_story, self._story_sizes = {}, Counter()
             for member in kept:
                 self.add(member)
 
@@ -305,33 +447,118 @@ class StoryIndex:
         """A clue most articles in the window carry (an outlet's name, "Italia") is no evidence."""
         return self._clue_counts[clue] <= max(MIN_COMMON_CLUE, COMMON_CLUE_SHARE * len(self.members))
 
+    def _weights(self, member: StoryMember, space: str) -> dict[str, float]:
+        """A member's TF-IDF vector, recomputed once the window's statistics moved by 10%."""
+        stats = self.stats[space]
+        cached = member._vectors.get(space)
+        if cached is None or abs(cached[0] - stats.docs) > 0.1 * cached[0]:
+            cached = member._vectors[space] = (stats.docs, stats.vector(member.texts[space]))
+        return cached[1]
+
+    def _candidates(self, vector: np.ndarray, texts: dict[str, Profile]) -> tuple[np.ndarray, set[int]]:
+        cosines = self._matrix[: len(self.members)] @ vector
+        found = {int(i) for i in np.argsort(-cosines)[:50]}
+        for space, text in texts.items():
+            stats, postings = self.stats.get(space), self._postings.get(space, {})
+            if stats is None:
+                continue
+            terms = sorted(set(TermStats.raw_terms(text, stats.boilerplate(text))), key=stats.df.__getitem__)
+            for term in terms[:QUERY_TERMS]:
+                posting = postings.get(term, ())
+                if len(posting) <= MAX_POSTING:
+                    found.update(posting)
+        return cosines, found
+
+    def query_weights(self, texts: dict[str, Profile]) -> dict[str, dict[str, float]]:
+        """A new text's TF-IDF vectors, in each space the window has statistics for."""
+        return {space: self.stats[space].vector(text) for space, text in texts.items() if space in self.stats}
+
+    def score(
+        self,
+        member: StoryMember,
+        *,
+        cosine: float,
+        language: str,
+        weights: dict[str, dict[str, float]],
+        facts: frozenset[str],
+    ) -> tuple[float, float | None, tuple[str, ...]]:
+        """The same-story score of a new text against one member: (score, lexical or None, shared facts).
+
+        ``semantic_weight`` × encoder cosine + the rest × TF-IDF cosine of the words, compared in the
+        shared language (the English pivot translation across languages), plus a bonus per shared
+        distinctive fact. Without a shared language the encoder cosine alone is the score.
+        """
+        shared = tuple(sorted(clue for clue in facts & member.clues if self._distinctive(clue)))
+        bonus = min(self.settings.max_bonus, self.settings.entity_bonus * len(shared))
+        space = language if language == member.language else "en"
+        if space in weights and space in member.texts:
+            lexical = sparse_cosine(weights[space], self._weights(member, space))
+            weight = self.settings.semantic_weight
+            return weight * cosine + (1 - weight) * lexical + bonus, lexical, shared
+        return cosine + bonus * ENCODER_BONUS_SCALE, None, shared
+
     def best(
-        self, vector: np.ndarray, *, when: datetime, language: str, facts: frozenset[str]
+        self,
+        vector: np.ndarray,
+        *,
+        when: datetime,
+        language: str,
+        facts: frozenset[str],
+        texts: dict[str, Profile] | None = None,
     ) -> StoryMatch | None:
+        """The story the new text belongs to, if any.
+
+        A story is scored by its members the text matches best: the mean of the top
+        ``min(COHESION_MEMBERS, members)`` member scores. For a story of one or two articles that
+        is the pair score; a larger story must be matched by several of its articles, which keeps
+        one loose link from chaining unrelated articles into one big story.
+        """
         if not self.members:
             return None
-        cosines = self._matrix[: len(self.members)] @ vector
+        texts = texts or {}
+        cosines, candidates = self._candidates(vector, texts)
+        weights = self.query_weights(texts)
         window = self.settings.window
+        scored: dict[int, dict[int, tuple[float, float | None, tuple[str, ...]]]] = {}
+
+        def score_rows(rows: Iterable[int]) -> None:
+            for index in rows:
+                member = self.members[index]
+                if abs(member.when - when) <= window and index not in scored.get(member.story_id, {}):
+                    result = self.score(
+                        member, cosine=float(cosines[index]), language=language, weights=weights, facts=facts
+                    )
+                    scored.setdefault(member.story_id, {})[index] = result
+
+        score_rows(sorted(candidates))
         best: StoryMatch | None = None
-        for index in np.argsort(-cosines)[:50]:
-            member = self.members[int(index)]
-            if abs(member.when - when) > window:
+        for story_id in list(scored):
+            if not any(self._passes(*result) for result in scored[story_id].values()):
                 continue
-            shared = tuple(sorted(clue for clue in facts & member.clues if self._distinctive(clue)))
-            bonus = min(self.settings.max_bonus, self.settings.entity_bonus * len(shared))
-            score = float(cosines[index]) + bonus
-            threshold = (
-                self.settings.same_story if member.language == language else self.settings.cross_language
-            )
-            if member.language != language and score < self.settings.same_story and not shared:
-                continue  # a weak cross-language match needs a shared fact: a number, name, date or place
-            if score >= threshold and (best is None or score - threshold > best.margin):
+            score_rows(self._by_story[story_id][-MATES_PER_STORY:])  # the story's other recent members
+            found = sorted(scored[story_id].items(), key=lambda item: -item[1][0])
+            index, (score, lexical, shared) = next(item for item in found if self._passes(*item[1]))
+            size = min(COHESION_MEMBERS, len(found))
+            story_score = sum(result[0] for _, result in found[:size]) / size
+            threshold = self._threshold(lexical)
+            if story_score >= threshold and (best is None or story_score - threshold > best.margin):
                 best = StoryMatch(
-                    member.story_id,
-                    member.article_id,
+                    story_id,
+                    self.members[index].article_id,
                     score,
                     float(cosines[index]),
+                    lexical,
                     shared,
-                    score - threshold,
+                    story_score - threshold,
                 )
         return best
+
+    def _threshold(self, lexical: float | None) -> float:
+        return self.settings.same_story if lexical is not None else self.settings.cross_language
+
+    def _passes(self, score: float, lexical: float | None, shared: tuple[str, ...]) -> bool:
+        """Whether one member's score is enough to propose its story."""
+        threshold = self._threshold(lexical)
+        if lexical is None and not shared and score < threshold + ENCODER_SURE:
+            return False  # the encoder alone, across languages, needs a shared number, name, date or place
+        return score >= threshold
