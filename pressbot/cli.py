@@ -98,7 +98,10 @@ async def _run_cycle(
                 progress.update(task, description="translating new titles and leads")
                 translation = await collector.translate(translator)
                 progress.update(task, description="grouping new articles into stories")
-                await collector.cluster(StoryClusterer(archive, settings=dedup_settings(settings, config)))
+                clusterer = StoryClusterer(
+                    archive, settings=dedup_settings(settings, config), translator=translator
+                )
+                await collector.cluster(clusterer)
                 return reports, translation
         finally:
             collector.close()
@@ -108,6 +111,7 @@ def dedup_settings(settings: Settings, config: Config) -> DedupSettings:
     return DedupSettings(
         near_copy=settings.near_copy,
         same_story=settings.same_story,
+        semantic_weight=settings.semantic_weight,
         cross_language=settings.cross_language,
         window=settings.story_window,
         topics=tuple((t.id, tuple(w for words in t.keywords.values() for w in words)) for t in config.topics),

@@ -201,7 +201,12 @@ class StoryClusterer:
         stored = self.archive.articles_by_id([f.article_id for f in fingerprints])
         texts = self._texts(list(stored.values()), now=now)
         for fingerprint in fingerprints:
-            near.add(fingerprint.article_id, fingerprint.language, signature_from_bytes(fingerprint.minhash))
+            signature = signature_from_bytes(fingerprint.minhash)
+            if signature is None and fingerprint.article_id in stored:  # stored by an older scheme
+                article = stored[fingerprint.article_id]
+                signature = minhash(shingles(match_text(article), article.language))
+            if signature is not None:
+                near.add(fingerprint.article_id, fingerprint.language, signature)
             vector = np.frombuffer(fingerprint.vector, dtype=np.float32)
             stories.add(
                 StoryMember(
@@ -235,7 +240,8 @@ class StoryClusterer:
         signature = minhash(own)
         facts = frozenset(clues(f"{article.title} {article.summary}", self.settings.topics))
         near_copy_of = matched = None
-        candidates = [c for c in near.candidates(article.language, signature) if c in story_of]
+        found, keys = near.lookup(article.language, signature)
+        candidates = [c for c in found if c in story_of]
         stored = self.archive.articles_by_id(candidates) if candidates else {}
         window = self.settings.window
         copy = best_near_copy(
@@ -262,7 +268,7 @@ class StoryClusterer:
                 story_id, score = self.archive.create_story(when), 1.0
                 reason = "first article of the story"
                 counts["new"] += 1
-        near.add(article.id, article.language, signature)
+        near.add(article.id, article.language, signature, keys)
         stories.add(StoryMember(article.id, story_id, when, vector, article.language, facts, texts))
         return StoryLink(
             article_id=article.id,

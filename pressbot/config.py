@@ -230,15 +230,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "same_story",
         "PRESSBOT_SAME_STORY",
-        "0.60",
-        "Story score (cosine + shared-fact bonus) from which an article joins a story in the same language.",
+        "0.20",
+        "Story score from which an article joins a story: the encoder's cosine × PRESSBOT_SEMANTIC_WEIGHT "
+        "+ the TF-IDF cosine of the words × the rest (compared in English, through the pivot translation, "
+        "across languages) + 0.02 per shared number, name, date or place (up to 0.06).",
+        _fraction,
+    ),
+    Setting(
+        "semantic_weight",
+        "PRESSBOT_SEMANTIC_WEIGHT",
+        "0.3",
+        "The multilingual sentence encoder's share of the story score (0–1); the words have the rest.",
         _fraction,
     ),
     Setting(
         "cross_language",
         "PRESSBOT_CROSS_LANGUAGE",
         "0.55",
-        "The same between languages (needs at least one shared number, name, date or place).",
+        "Between languages without a translation model for the English pivot, the encoder's cosine alone "
+        "(+0.05 per shared fact) decides; it must reach this and share a fact unless 0.05 above it.",
         _fraction,
     ),
     Setting(
@@ -312,7 +322,8 @@ class Settings:
     translate_beam: int = 4
     translate_threads: int = 0
     near_copy: float = 0.8
-    same_story: float = 0.60
+    same_story: float = 0.20
+    semantic_weight: float = 0.3
     cross_language: float = 0.55
     story_window: timedelta = timedelta(hours=72)
     telegram_token: Secret = Secret("")

@@ -336,6 +336,8 @@ def translate_articles(
                 a.id or 0 for a in group if a.title in result.fresh or lead_text(a) in result.fresh
             )
     report.translated_articles = len(touched)
+    if report.texts or report.cached:
+        archive.index_translations(articles)  # searches see the translations too
     return report
 
 

@@ -80,6 +80,44 @@ def test_near_copy_verification_uses_exact_jaccard():
     assert best_near_copy(own, {8: other}, threshold=0.8) is None
 
 
+def test_minhash_estimates_jaccard_and_lsh_finds_candidates_below_the_decision_threshold():
+    from pressbot.dedup import NearCopyIndex, estimated_jaccard, lsh_bands, minhash
+
+    own = shingles(WIRE, "it")
+    edited = shingles(WIRE.replace("tre giorni", "quattro giorni"), "it")
+    other = shingles("Il governo approva il bilancio della città di Roma per il prossimo anno.", "it")
+    assert abs(estimated_jaccard(minhash(own), minhash(edited)) - jaccard(own, edited)) < 0.12
+    assert estimated_jaccard(minhash(own), minhash(other)) < 0.1
+    assert (minhash(own) == minhash(set(own))).all()  # a set, whatever its order
+    assert lsh_bands(0.5) == (25, 5)  # the split datasketch's optimiser picks at 0.5
+    index = NearCopyIndex(DedupSettings())
+    index.add(1, "it", minhash(own))
+    index.add(2, "it", minhash(other))
+    assert index.candidates("it", minhash(edited)) == [1]
+    assert index.candidates("en", minhash(edited)) == []  # one index per language
+
+
+def test_signatures_stored_by_an_older_scheme_are_recomputed(tmp_path, encoder):
+    from sqlalchemy import update
+
+    from pressbot.dedup import signature_from_bytes
+    from pressbot.store import schema
+
+    original = art(1, "Moda, chiusa la Bi-City Fashion Week", "it", summary=WIRE, source="ansa", hours=2)
+    archive, _ = clustered(tmp_path, [original], encoder)
+    legacy = bytes(512)  # pressbot 0.1 stored datasketch's 128 uint32 values, no format prefix
+    assert signature_from_bytes(legacy) is None
+    with archive.engine.begin() as conn:
+        conn.execute(update(schema.fingerprints).values(minhash=legacy))
+    copy = art(
+        2, "Cala il sipario sulla moda", "it", summary=WIRE.replace("tre", "quattro"), source="corriere"
+    )
+    archive.upsert([copy], now=NOW)
+    report = StoryClusterer(archive, encoder=lambda: encoder).process(now=NOW)  # a new process
+    assert report.near_copies == 1
+    archive.close()
+
+
 def test_wire_copy_with_changed_headline_is_a_near_copy(tmp_path, encoder):
     original = art(1, "Moda, chiusa la Bi-City Fashion Week", "it", summary=WIRE, source="ansa", hours=2)
     copy = art(

@@ -318,6 +318,11 @@ def test_a_cycle_translates_new_titles_and_leads_and_the_backlog_catches_up(
         assert (done.translated_articles, done.texts, done.cached) == (0, 0, 10)
     chinese = translations_of(storage, "你好世界")
     assert chinese["it"]["你好世界"] == ("ciao mondo", "argos:translate-zh_en-0.0.1+translate-en_it-0.0.1")
+    # Searches see the translations: Italian words find the Chinese article by its translated title.
+    with Archive.open(storage) as archive:
+        [hit] = archive.search(SearchQuery(text="ciao mondo", language="zh"))
+        assert hit.title == "你好世界"
+        assert archive.search(SearchQuery(text="buongiorno", language="zh")) == []
     assert chinese["en"]["今天新闻。"][0] == "today news。"
     assert translations_of(storage, "hello world")["zh"]["hello world"][0] == "你好世界"
 

@@ -43,14 +43,17 @@ def source_token(source_id: str) -> str:
     return "s" + source_id.encode("utf-8").hex()
 
 
-def row(article_id: int, article: Article) -> dict[str, Any]:
-    """The index row of an article."""
+def row(
+    article_id: int, article: Article, translated_titles: str = "", translated_text: str = ""
+) -> dict[str, Any]:
+    """The index row of an article; its machine-translated titles and leads are searchable too
+    (a search in Italian finds the Chinese article whose headline was translated into Italian)."""
     return {
         "rowid": article_id,
         "ts": _epoch(article.published_at or article.fetched_at),
         "facets": f"{language_token(article.language)} {source_token(article.source_id)}",
-        "title": index_tokens(article.title),
-        "text": index_tokens(f"{article.summary}\n{article.body}"),
+        "title": index_tokens(f"{article.title}\n{translated_titles}".strip()),
+        "text": index_tokens(f"{article.summary}\n{article.body}\n{translated_text}".strip()),
     }
 
 
@@ -59,9 +62,9 @@ def insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(text(INSERT), rows)
 
 
-def replace(conn: Connection, article_id: int, article: Article) -> None:
+def replace(conn: Connection, article_id: int, article: Article, titles: str = "", other: str = "") -> None:
     conn.execute(text(DELETE), {"rowid": article_id})
-    conn.execute(text(INSERT), row(article_id, article))
+    conn.execute(text(INSERT), row(article_id, article, titles, other))
 
 
 def match_with_facets(expression: str, *, language: str | None, source_id: str | None) -> str:

@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from pressbot.leads import LEAD_CHARS
+from pressbot.leads import LEAD_CHARS, lead_text
 from pressbot.models import Article
-from pressbot.store import schema
+from pressbot.store import fulltext, schema
 
 BATCH = 500
 
@@ -71,6 +71,25 @@ class TranslationsMixin:
         with self.engine.begin() as conn:
             # (PostgreSQL will take the same statement from its own dialect: INSERT … ON CONFLICT DO NOTHING)
             conn.execute(sqlite_insert(schema.translations).on_conflict_do_nothing(), rows)
+
+    def index_translations(self, articles: Sequence[Article]) -> None:
+        """Put the cached translations of these articles' titles and leads into their search rows."""
+        rows: list[tuple[Article, str, str]] = []
+        for language in {a.language for a in articles}:
+            group = [a for a in articles if a.language == language and a.id is not None]
+            found = self.latest_translations(
+                [t for a in group for t in (a.title, lead_text(a))], source=language
+            )
+            for article in group:
+                titles = [by_text[article.title][0] for by_text in found.values() if article.title in by_text]
+                lead = lead_text(article)
+                leads = [by_text[lead][0] for by_text in found.values() if lead in by_text]
+                if titles or leads:
+                    rows.append((article, "\n".join(titles), "\n".join(leads)))
+        if rows:
+            with self.engine.begin() as conn:
+                for article, title_text, lead_texts in rows:
+                    fulltext.replace(conn, article.id or 0, article, title_text, lead_texts)
 
     def latest_translations(
         self, texts: Sequence[str], *, source: str
