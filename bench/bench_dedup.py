@@ -84,6 +84,7 @@ NTREX_EVENTS = {
                                   "cnbc.com.6790"),
     "livingston-rangers-1-0": ("bbc.381746", "scotsman.133791"),
     "warren-hard-look-2020": ("abcnews.306755", "newsweek.51300"),
+    "ryder-cup-paris-2018": ("euronews-en.153826", "reuters.218914"),  # the final day, and Saturday's play
 }  # fmt: skip
 EVENT_OF = {doc: event for event, docs in NTREX_EVENTS.items() for doc in docs}
 SENTENCE_END_RE = re.compile(r"(?<=[.!?…»\"”])\s+")
