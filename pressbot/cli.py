@@ -210,13 +210,20 @@ async def _check_all(settings: Settings, sources: list[Source]) -> list[tuple[in
         return list(await asyncio.gather(*(check_source(source, fetcher) for source in sources)))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--check", is_flag=True, help="Try each enabled source once now (nothing is stored).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.pass_obj
+@click.pass_context
 @handle_errors
-def sources(obj: Context, check: bool, as_json: bool) -> None:
-    """List the sources with their health: last success, consecutive failures, last error."""
+def sources(ctx: click.Context, check: bool, as_json: bool) -> None:
+    """List the sources with their health: last success, consecutive failures, last error.
+
+    `pressbot sources import FILE.opml` adds feeds from a feed reader; `pressbot sources export`
+    writes the enabled feeds as OPML.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
     config = obj.config()
     with obj.archive() as archive:
         states = archive.source_states()
@@ -594,3 +601,8 @@ cli_translate.register(main)
 from pressbot import cli_telegram  # noqa: E402  (its commands, registered like cli_translate's)
 
 cli_telegram.register(main)
+from pressbot import cli_demo, cli_sources, cli_status  # noqa: E402  (registered like cli_translate's)
+
+cli_demo.register(main)
+cli_sources.register(sources)
+cli_status.register(main)

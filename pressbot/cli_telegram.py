@@ -1,8 +1,11 @@
-"""`pressbot digest …` and `pressbot outbox …`: Telegram digests, printed or posted through the outbox."""
+"""`pressbot digest …`, `pressbot outbox …` and `pressbot bot`: Telegram digests, printed or posted
+through the outbox, and the bot press officers talk to."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -14,7 +17,7 @@ from rich.table import Table
 from pressbot.channels import Channel, find_channel
 from pressbot.cli_common import Context, dump, err, handle_errors, iso, out
 from pressbot.config import Config, Settings, parse_when
-from pressbot.errors import ConfigError
+from pressbot.errors import ConfigError, PressbotError
 from pressbot.models import LANGUAGES
 from pressbot.store import Archive
 from pressbot.store.outbox import OutboxMessage
@@ -336,6 +339,105 @@ def retry(obj: Context, channel_id: str | None) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- bot
+
+log = logging.getLogger("pressbot.bot")
+
+
+@click.command("bot")
+@click.option(
+    "--deliver-every",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Send what the outbox holds (alerts, digests) every SECONDS; 0 never sends.",
+)
+@click.pass_obj
+@handle_errors
+def bot(obj: Context, deliver_every: float) -> None:
+    """Run the Telegram bot in the foreground until Ctrl-C or SIGTERM: answer the press officers'
+    commands (long polling) and send what the outbox holds.
+
+    Only the users in PRESSBOT_TELEGRAM_OFFICERS / PRESSBOT_TELEGRAM_ADMINS and the members of the
+    groups in PRESSBOT_TELEGRAM_CHATS may use the commands; /fetch runs a collection cycle and
+    queues the alerts of topics marked `alert: true`.
+    """
+    settings = obj.settings
+    if not settings.telegram_token:
+        raise ConfigError(
+            "PRESSBOT_TELEGRAM_TOKEN is not set — create a bot with @BotFather and put its token in the "
+            "environment to run the bot."
+        )
+    config = obj.config()
+    if not (settings.telegram_officers or settings.telegram_admins or settings.telegram_chats):
+        err.print(
+            "pressbot: warning: nobody may use the commands — set PRESSBOT_TELEGRAM_OFFICERS, "
+            "PRESSBOT_TELEGRAM_ADMINS or PRESSBOT_TELEGRAM_CHATS.",
+            markup=False,
+        )
+    # A service says what it does; -v adds the libraries too.
+    logging.getLogger("pressbot").setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per long poll otherwise
+    with obj.archive() as archive:
+        asyncio.run(_serve(settings, config, archive, deliver_every=deliver_every))
+    err.print("pressbot: bot stopped.", markup=False)
+
+
+async def _serve(settings: Settings, config: Config, archive: Archive, *, deliver_every: float) -> None:
+    from pressbot.cli_translate import translator_for
+    from pressbot.telegram.bot import build_application, run_bot
+
+    async def collect() -> str:
+        return await collect_and_alert(settings, config, archive)
+
+    async def deliver_loop() -> None:
+        while True:
+            try:
+                if await asyncio.to_thread(archive.open_messages):
+                    report = await _deliver(settings, archive, None)
+                    log.info(
+                        "outbox: %d sent, %d failed, %d pending", report.sent, report.failed, report.pending
+                    )
+            except PressbotError as error:
+                log.warning("outbox: %s", error)
+            await asyncio.sleep(deliver_every)
+
+    application = build_application(
+        settings,
+        config,
+        archive,
+        translator=lambda: translator_for(settings, config.glossary),
+        collect=collect,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("bot running — Ctrl-C or SIGTERM stops it")
+    await run_bot(application, stop=stop, background=[deliver_loop] if deliver_every else [])
+
+
+async def collect_and_alert(settings: Settings, config: Config, archive: Archive) -> str:
+    """One collection cycle over the enabled sources, then the alerts it calls for; a summary."""
+    from pressbot.cli import _run_cycle  # (cli imports this module: import at call time)
+    from pressbot.telegram.alerts import queue_alerts
+
+    started = datetime.now(UTC)
+    sources = [source for source in config.sources if source.enabled]
+    reports, _translation = await _run_cycle(settings, config, archive, sources, False)
+    alerts = await asyncio.to_thread(queue_alerts, archive, config, since=started, now=datetime.now(UTC))
+    new = sum(r.new for r in reports)
+    updated = sum(r.updated for r in reports)
+    failed = [r.source_id for r in reports if r.failed]
+    summary = f"Collected {len(reports)} sources: {new} new, {updated} updated, {len(failed)} failed"
+    summary += f" ({', '.join(failed[:10])})." if failed else "."
+    if alerts.total:
+        summary += f" {alerts.total} alert(s) queued."
+    return summary
+
+
 def register(group: click.Group) -> None:
     group.add_command(digest)
     group.add_command(outbox)
+    group.add_command(bot)

@@ -287,6 +287,13 @@ SETTINGS: tuple[Setting, ...] = (
         _user_ids,
     ),
     Setting(
+        "telegram_chats",
+        "PRESSBOT_TELEGRAM_CHATS",
+        "",
+        "Telegram chat ids (comma-separated) of groups in which every member may use the bot's commands.",
+        _user_ids,
+    ),
+    Setting(
         "telegram_chat_rate",
         "PRESSBOT_TELEGRAM_CHAT_RATE",
         "20",
@@ -330,6 +337,7 @@ class Settings:
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_officers: tuple[int, ...] = ()
     telegram_admins: tuple[int, ...] = ()
+    telegram_chats: tuple[int, ...] = ()
     telegram_chat_rate: float = 20.0
     telegram_rate: float = 30.0
 
@@ -369,6 +377,7 @@ class Config:
     topics: tuple[Topic, ...] = ()
     channels: tuple[Channel, ...] = ()  # Telegram channels (pressbot.channels)
     glossary: Glossary = Glossary()  # names translation keeps or renders a fixed way (pressbot.glossary)
+    alert_topics: tuple[str, ...] = ()  # topics marked `alert: true`: new stories are posted at once
 
     def source(self, source_id: str) -> Source:
         for source in self.sources:
@@ -395,7 +404,7 @@ SOURCE_KEYS = (
 REQUIRED_SOURCE_KEYS = ("id", "kind", "url")
 SELECTOR_KEYS = ("item", "link", "title", "date", "summary")
 FIELD_KEYS = ("items", "url", "title", "date", "summary", "id")
-TOPIC_KEYS = ("id", "name", "keywords")
+TOPIC_KEYS = ("id", "name", "keywords", "alert")
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 DURATION_RE = re.compile(r"(\d+)\s*([smhd])")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -621,12 +630,22 @@ def parse_config(text: str, *, path: Path) -> Config:
     topics = [_parse_topic(_Where(path, "topics", i, e), e) for i, e in enumerate(raw_topics)]
     _unique(path, "sources", sources)
     _unique(path, "topics", topics)
+    alerts = tuple(
+        t.id
+        for i, (t, e) in enumerate(zip(topics, raw_topics, strict=True))
+        if _check_bool(_Where(path, "topics", i, e), e, "alert", False)
+    )
     from pressbot.channels import parse_channels  # (it reuses this module's validators)
 
     channels = parse_channels(data.get("channels"), path=path, topics=topics)
     glossary = parse_glossary(data.get("glossary"), path=path)
     return Config(
-        path=path, sources=tuple(sources), topics=tuple(topics), channels=channels, glossary=glossary
+        path=path,
+        sources=tuple(sources),
+        topics=tuple(topics),
+        channels=channels,
+        glossary=glossary,
+        alert_topics=alerts,
     )
 
 

@@ -77,7 +77,8 @@ class Archive(StoriesMixin, TranslationsMixin, OutboxMixin):
             migrate(engine, database=database)
         except (OSError, SQLAlchemyError) as error:
             raise StoreError(
-                f"cannot open the archive {database}: {error.__class__.__name__}: {error} — check the --storage folder and its permissions."
+                f"cannot open the archive {database}: {_reason(error)} — check the --storage folder and "
+                "its permissions (a damaged file can be restored from storage/backups/)."
             ) from None
         return cls(engine)
 
@@ -301,3 +302,9 @@ def _taken(conn: Connection, url: str, own_id: int) -> bool:
     """Whether another article already owns ``url`` (a GUID match whose link moved onto an existing page)."""
     a = schema.articles
     return conn.execute(select(a.c.id).where(a.c.url == url, a.c.id != own_id)).first() is not None
+
+
+def _reason(error: BaseException) -> str:
+    """One line: the driver's own message (SQLAlchemy appends the statement and a help link)."""
+    original = getattr(error, "orig", None) or error
+    return f"{original.__class__.__name__}: {str(original).splitlines()[0] if str(original) else ''}".strip()

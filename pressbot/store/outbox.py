@@ -1,11 +1,15 @@
-"""What digests read from and write to the archive: new stories of a period, cached headline
-translations, the outbox of Telegram messages, and each channel's delivery state.
+"""What digests read from and write to the archive: new stories of a period, the outbox of
+Telegram messages, each channel's delivery state, and which stories were already alerted.
 
 A mixin of :class:`pressbot.store.Archive` (same engine, same single-thread rule). The outbox
 makes delivery restartable: a digest's messages are stored before the first one is sent, a
 message is marked ``sending`` (committed) before the request and ``sent`` with Telegram's
 message id right after Telegram's answer. A message found ``sending`` after a crash may or may
 not have reached Telegram; it is sent again (at-least-once for that one message only).
+
+An alert is a digest of one story: its ``digests`` row has ``topic`` = ``alert:<story id>`` (the
+schema has no alert table yet), and checking for that row and inserting it with its message
+happen in one transaction, so a story is alerted to a channel at most once.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from sqlalchemy import Engine, func, select, text
 
 from pressbot.models import Article, Story
 from pressbot.store import schema
-from pressbot.store.translations import text_hash
 
-BATCH = 500
 OPEN = ("pending", "sending")  # still to be sent
 STATUSES = ("pending", "sending", "sent", "failed")
+
+
+def alert_key(story_id: int) -> str:
+    return f"alert:{story_id}"
 
 
 @dataclass(frozen=True)
@@ -99,28 +105,6 @@ class OutboxMixin:
         articles = self.articles_by_id(loose)
         return stories, [articles[i] for i in loose if i in articles]
 
-    def translations_any_model(
-        self, texts: Sequence[str], *, source: str, target: str
-    ) -> dict[str, tuple[str, str]]:
-        """Source text → (cached translation, model), the newest when several models made one."""
-        t = schema.translations
-        by_hash = {text_hash(item): item for item in texts}
-        hashes = sorted(by_hash)
-        found: dict[str, tuple[str, str]] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(hashes), BATCH):
-                rows = conn.execute(
-                    select(t.c.text_hash, t.c.translation, t.c.model)
-                    .where(
-                        t.c.text_hash.in_(hashes[start : start + BATCH]),
-                        t.c.source_language == source,
-                        t.c.target_language == target,
-                    )
-                    .order_by(t.c.created_at, t.c.id)
-                )
-                found.update({by_hash[row.text_hash]: (row.translation, row.model) for row in rows})
-        return found
-
     # ------------------------------------------------------------------ outbox
 
     def queue_digest(
@@ -163,6 +147,54 @@ class OutboxMixin:
             if advance:
                 self._save_channel(conn, record.channel_id, {"last_digest_at": record.until})
         return digest_id
+
+    def queue_alert(self, record: DigestRecord, message: str, *, story_id: int, now: datetime) -> int | None:
+        """Queue the alert for one story to one channel, unless that channel already had one for
+        this story; returns the outbox message's id, or None when it was alerted before."""
+        d = schema.digests
+        key = alert_key(story_id)
+        with self.engine.begin() as conn:
+            seen = conn.execute(
+                select(d.c.id).where(d.c.channel_id == record.channel_id, d.c.topic == key).limit(1)
+            ).first()
+            if seen is not None:
+                return None
+            digest_id = conn.execute(
+                d.insert().values(
+                    channel_id=record.channel_id,
+                    created_at=now,
+                    since=record.since,
+                    until=record.until,
+                    topic=key,
+                    stories=1,
+                    messages=1,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            return int(
+                conn.execute(
+                    schema.outbox.insert().values(
+                        digest_id=digest_id,
+                        channel_id=record.channel_id,
+                        chat=record.chat,
+                        part=1,
+                        parts=1,
+                        text=message,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )
+
+    def alerted_stories(self, channel_id: str, story_ids: Iterable[int]) -> set[int]:
+        """The stories among ``story_ids`` already alerted to the channel."""
+        d = schema.digests
+        keys = {alert_key(story_id): story_id for story_id in story_ids}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(d.c.topic).where(d.c.channel_id == channel_id, d.c.topic.in_(sorted(keys)))
+            ).scalars()
+            return {keys[row] for row in rows}
 
     def open_messages(self, *, channel_ids: Iterable[str] | None = None) -> list[OutboxMessage]:
         """Messages still to send (pending, or caught 'sending' by a crash), in sending order."""

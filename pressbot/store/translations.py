@@ -92,21 +92,22 @@ class TranslationsMixin:
                     fulltext.replace(conn, article.id or 0, article, title_text, lead_texts)
 
     def latest_translations(
-        self, texts: Sequence[str], *, source: str
+        self, texts: Sequence[str], *, source: str, targets: Sequence[str] | None = None
     ) -> dict[str, dict[str, tuple[str, str]]]:
         """Target language → {text: (translation, model)}: the newest cached translation of each
-        text into each language, whatever the model."""
+        text into each language (or only into ``targets``), whatever the model."""
         t = schema.translations
         by_hash = {text_hash(text): text for text in texts if text.strip()}
         hashes = sorted(by_hash)
         found: dict[str, dict[str, tuple[str, str]]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(hashes), BATCH):
-                rows = conn.execute(
-                    select(t.c.text_hash, t.c.target_language, t.c.translation, t.c.model)
-                    .where(t.c.text_hash.in_(hashes[start : start + BATCH]), t.c.source_language == source)
-                    .order_by(t.c.created_at, t.c.id)  # later rows win
+                query = select(t.c.text_hash, t.c.target_language, t.c.translation, t.c.model).where(
+                    t.c.text_hash.in_(hashes[start : start + BATCH]), t.c.source_language == source
                 )
+                if targets is not None:
+                    query = query.where(t.c.target_language.in_(list(targets)))
+                rows = conn.execute(query.order_by(t.c.created_at, t.c.id))  # later rows win
                 for row in rows:
                     found.setdefault(row.target_language, {})[by_hash[row.text_hash]] = (
                         row.translation,

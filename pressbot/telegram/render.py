@@ -46,6 +46,7 @@ LABELS = {
         "first_seen": "first seen {when}",
         "nothing": "Nothing new since {when}.",
         "continued": "continued",
+        "alert": "Alert",
     },
     "it": {
         "digest": "Rassegna stampa",
@@ -61,6 +62,7 @@ LABELS = {
         "first_seen": "prima uscita {when}",
         "nothing": "Nessuna novità dal {when}.",
         "continued": "continua",
+        "alert": "Allerta",
     },
     "zh": {
         "digest": "新闻摘要",
@@ -76,6 +78,7 @@ LABELS = {
         "first_seen": "首次出现 {when}",
         "nothing": "自 {when} 以来没有新报道。",
         "continued": "续",
+        "alert": "提醒",
     },
 }
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -262,6 +265,78 @@ def render_blocks(
             parts = [f"<i>{_e(continued)} {index}/{total}</i>", *parts]
         texts.append("\n\n".join(parts))
     return texts
+
+
+def render_alert(
+    entry: DigestEntry, *, topic: str, language: str, zone: str, limit: int = TELEGRAM_LIMIT
+) -> str:
+    """One new story of an alert topic as a single message."""
+    top = f"<b>{_e(_labels(language)['alert'])} · {_e(topic)}</b>"
+    block = fit_entry(entry, 1, language=language, zone=zone, limit=limit - telegram_length(top) - 2)
+    return f"{top}\n\n{block}"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Plain text in pieces of at most ``limit`` UTF-16 units, cut between paragraphs when they fit,
+    else at sentence ends (Chinese 。！？ included), else at a space; nothing is dropped."""
+    units: list[tuple[str, str]] = []  # (separator before, piece)
+    for paragraph in (p.strip() for p in text.splitlines()):
+        if not paragraph:
+            continue
+        separator = "\n\n" if units else ""
+        if utf16_length(paragraph) <= limit:
+            units.append((separator, paragraph))
+            continue
+        first = True
+        for sentence_separator, sentence in _sentences(paragraph):
+            for index, chunk in enumerate(_hard_split(sentence, limit)):
+                if first:
+                    units.append((separator, chunk))
+                    first = False
+                else:
+                    units.append((sentence_separator if index == 0 else " ", chunk))
+    chunks: list[str] = []
+    current = ""
+    for separator, piece in units:
+        candidate = current + separator + piece if current else piece
+        if utf16_length(candidate) <= limit:
+            current = candidate
+        else:
+            chunks.append(current)
+            current = piece
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _sentences(paragraph: str) -> list[tuple[str, str]]:
+    """(separator before, sentence) pairs: the separator is a space where the text had one."""
+    pieces: list[tuple[str, str]] = []
+    start = 0
+    for match in SENTENCE_END_RE.finditer(paragraph):
+        raw = paragraph[start : match.end()]
+        if raw.strip():
+            pieces.append((" " if raw[:1].isspace() else "", raw.strip()))
+        start = match.end()
+    rest = paragraph[start:]
+    if rest.strip():
+        pieces.append((" " if rest[:1].isspace() else "", rest.strip()))
+    return pieces
+
+
+def _hard_split(text: str, limit: int) -> list[str]:
+    """A sentence longer than ``limit``: cut at the last space that fits, else anywhere."""
+    parts: list[str] = []
+    while utf16_length(text) > limit:
+        head = _prefix(text, limit)
+        space = head.rfind(" ")
+        if space >= len(head) // 2:
+            head = head[:space]
+        parts.append(head.rstrip())
+        text = text[len(head) :].lstrip()
+    if text:
+        parts.append(text)
+    return parts
 
 
 def to_plain(message: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pressbot.channels import Channel, find_topic
 from pressbot.config import Config
 from pressbot.errors import ConfigError
-from pressbot.models import Topic
+from pressbot.models import Article, Topic
 from pressbot.store import Archive
 from pressbot.store.outbox import DigestRecord
 from pressbot.store.search import any_of
@@ -60,12 +60,8 @@ def prepare_digest(archive: Archive, config: Config, request: DigestRequest, *, 
         if request.topic
         else [find_topic(config, t) for t in channel.topics]
     )
-    stories, loose = archive.period_articles(since=since, until=now, match=_match(topics))
+    stories, loose = archive.period_articles(since=since, until=now, match=topic_match(topics))
     groups = [story.articles for story in stories] + [(article,) for article in loose]
-    translations: dict[tuple[str, str], tuple[str, str]] = {}
-    for source_language, titles in wanted_translations(groups, language).items():
-        found = archive.translations_any_model(titles, source=source_language, target=language)
-        translations.update({(title, source_language): value for title, value in found.items()})
     digest = build_digest(
         stories,
         loose,
@@ -74,7 +70,7 @@ def prepare_digest(archive: Archive, config: Config, request: DigestRequest, *, 
         since=since,
         until=now,
         now=now,
-        translations=translations,
+        translations=cached_headlines(archive, groups, language),
         outlet_names={source.id: source.name for source in config.sources},
         max_stories=channel.max_stories,
         title=", ".join(topic.name for topic in topics),
@@ -104,7 +100,20 @@ def queue_digest(archive: Archive, prepared: Prepared, *, now: datetime) -> int:
     return archive.queue_digest(record, prepared.messages, now=now, advance=request.scheduled)
 
 
-def _match(topics: Sequence[Topic]) -> str | None:
+def cached_headlines(
+    archive: Archive, groups: Sequence[Sequence[Article]], language: str
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(headline, its language) → (cached translation into ``language``, model) for the entries
+    these article groups make (only the headlines that need one)."""
+    translations: dict[tuple[str, str], tuple[str, str]] = {}
+    for source_language, titles in wanted_translations(groups, language).items():
+        found = archive.latest_translations(titles, source=source_language, targets=[language])
+        translations.update({(t, source_language): v for t, v in found.get(language, {}).items()})
+    return translations
+
+
+def topic_match(topics: Sequence[Topic]) -> str | None:
+    """The FTS5 expression matching any keyword of these topics (None: no filter)."""
     if not topics:
         return None
     return any_of([word for topic in topics for words in topic.keywords.values() for word in words])
