@@ -217,7 +217,7 @@ SETTINGS: tuple[Setting, ...] = (
         "translate_threads",
         "PRESSBOT_TRANSLATE_THREADS",
         "0",
-        "CPU threads per translation (0 = CTranslate2's default).",
+        "CPU threads per translation batch (0 = automatic: parallel batches, one per core, share the cores).",
         _non_negative_int,
     ),
     Setting(

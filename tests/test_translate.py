@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from pressbot.errors import TranslateError
+from pressbot.translate import engine
 from pressbot.translate.engine import EngineOptions, Translator
 from pressbot.translate.packages import (
     ModelPackage,
@@ -371,6 +372,20 @@ def test_a_batch_equals_texts_one_by_one(
         translator.models_dir, EngineOptions(intra_threads=1, max_batch_sentences=3, inter_threads=2)
     )
     assert small.translate(texts, source=source, target=target) == batched
+
+
+def test_threads_default_to_parallel_batches_sharing_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "_cores", lambda: 2)
+    assert EngineOptions().threads() == (2, 1)  # the benchmark's best on 2 cores: 2 batches × 1 thread
+    assert EngineOptions(intra_threads=1).threads() == (2, 1)
+    assert EngineOptions(intra_threads=2).threads() == (1, 2)  # PRESSBOT_TRANSLATE_THREADS=2: one batch
+    assert EngineOptions(inter_threads=1).threads() == (1, 0)  # explicit: as given (0 = CTranslate2's)
+    assert EngineOptions(device="cuda").threads() == (1, 0)
+    monkeypatch.setattr(engine, "_cores", lambda: 16)
+    assert EngineOptions().threads() == (4, 4)
+    assert EngineOptions(intra_threads=1).threads() == (4, 1)
+    with pytest.raises(ValueError):
+        EngineOptions(inter_threads=-1)
 
 
 def test_a_very_long_sentence_is_cut_not_refused(translator: Translator) -> None:

@@ -14,6 +14,7 @@ CPU-heavy: call it from a worker thread. One :class:`Translator` may serve sever
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,18 +38,49 @@ class EngineOptions:
     device: str = "cpu"  # "cpu", "cuda" or "auto"
     compute_type: str = "default"  # CTranslate2 compute type ("default" = as the model was saved)
     beam_size: int = 4
-    inter_threads: int = 1  # batches translated at once (each with intra_threads threads)
-    intra_threads: int = 0  # threads per batch; 0 = CTranslate2's default
-    max_batch_sentences: int = 64
+    inter_threads: int = 0  # batches translated at once (each with intra_threads threads); 0 = auto
+    intra_threads: int = 0  # threads per batch; 0 = auto (with inter_threads 0) or CTranslate2's default
+    max_batch_sentences: int = 32
     max_decoding_ratio: float = 3.0  # output may be ≈ ratio × input pieces + 10 long, no more
     max_input_pieces: int = 250  # longer sentences are cut into chunks (models have ~256 positions)
 
     def __post_init__(self) -> None:
-        for name in ("beam_size", "inter_threads", "max_batch_sentences", "max_input_pieces"):
+        for name in ("beam_size", "max_batch_sentences", "max_input_pieces"):
             if getattr(self, name) < 1:
                 raise ValueError(f"EngineOptions.{name} must be ≥ 1, not {getattr(self, name)}")
-        if self.intra_threads < 0 or self.max_decoding_ratio <= 0:
-            raise ValueError("EngineOptions.intra_threads must be ≥ 0 and max_decoding_ratio > 0")
+        if self.inter_threads < 0 or self.intra_threads < 0 or self.max_decoding_ratio <= 0:
+            raise ValueError(
+                "EngineOptions.inter_threads and intra_threads must be ≥ 0 and max_decoding_ratio > 0"
+            )
+
+    def threads(self) -> tuple[int, int]:
+        """(inter_threads, intra_threads) as given to CTranslate2, ``inter_threads=0`` resolved.
+
+        On CPU, batches in parallel with one thread each beat one batch on all threads (beam
+        search on small batches scales poorly across threads): auto = up to 4 batches at once,
+        the available cores shared among them (2 cores → 2 × 1). With ``intra_threads`` set,
+        auto runs as many batches as fit in the cores. On a GPU, auto = 1 batch at a time.
+        """
+        if self.inter_threads:
+            return self.inter_threads, self.intra_threads
+        if self.device == "cuda" or (self.device == "auto" and ctranslate2.get_cuda_device_count() > 0):
+            return 1, self.intra_threads
+        cores = _cores()
+        if self.intra_threads:
+            return max(1, min(MAX_AUTO_BATCHES, cores // self.intra_threads)), self.intra_threads
+        inter = max(1, min(MAX_AUTO_BATCHES, cores))
+        return inter, max(1, cores // inter)
+
+
+MAX_AUTO_BATCHES = 4  # more parallel batches buy little and each needs its own buffers
+
+
+def _cores() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -75,6 +107,7 @@ class Translator:
         self._models: dict[tuple[str, str], _Model] = {}
         self._terms: dict[tuple[str, str], Terms] = {}
         self._lock = threading.Lock()
+        self._threads = self.options.threads()
 
     def pairs(self) -> set[tuple[str, str]]:
         """The directions with an installed package."""
@@ -166,13 +199,14 @@ class Translator:
 
     def _load_translator(self, package: ModelPackage) -> Any:
         o = self.options
+        inter, intra = self._threads
         try:
             return ctranslate2.Translator(
                 str(package.path / "model"),
                 device=o.device,
                 compute_type=o.compute_type,
-                inter_threads=o.inter_threads,
-                intra_threads=o.intra_threads,
+                inter_threads=inter,
+                intra_threads=intra,
             )
         except (RuntimeError, ValueError, OSError) as error:
             raise TranslateError(
@@ -232,12 +266,16 @@ class Translator:
 
     def _run(self, model: _Model, segments: list[tuple[str, ...]], prefix: str) -> list[list[str]]:
         """Translate distinct piece lists in length-sorted batches; each batch's decoding length is
-        capped by its longest input (a runaway short sentence cannot decode for hundreds of steps)."""
+        capped by its longest input (a runaway short sentence cannot decode for hundreds of steps).
+        Batches hold at most ``max_batch_sentences``, and fewer when that gives every parallel
+        worker (``inter_threads``) a batch."""
         o = self.options
         order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
+        workers = self._threads[0]
+        size = max(1, min(o.max_batch_sentences, -(-len(order) // workers)))
         pending = []
-        for start in range(0, len(order), o.max_batch_sentences):
-            batch = order[start : start + o.max_batch_sentences]
+        for start in range(0, len(order), size):
+            batch = order[start : start + size]
             longest = max(len(segments[i]) for i in batch)
             pending.append(
                 (
@@ -245,7 +283,7 @@ class Translator:
                     model.translator.translate_batch(
                         [list(segments[i]) for i in batch],
                         target_prefix=[[prefix] for _ in batch] if prefix else None,
-                        max_batch_size=o.max_batch_sentences,
+                        max_batch_size=size,
                         beam_size=o.beam_size,
                         num_hypotheses=1,
                         length_penalty=LENGTH_PENALTY,
