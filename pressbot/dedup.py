@@ -358,16 +358,10 @@ class TermStats:
         self.df: Counter[str] = Counter()
         self.gram_df: Counter[tuple[str, ...]] = Counter()
 
-    def add(self, text: Profile, sign: int = 1) -> None:
-        self.docs += sign
-        terms = set(self.raw_terms(text))
-        grams = text.grams
-        if sign > 0:
-            self.df.update(terms)
-            self.gram_df.update(grams)
-        else:
-            self.df.subtract(terms)
-            self.gram_df.subtract(grams)
+    def add(self, text: Profile) -> None:
+        self.docs += 1
+        self.df.update(set(self.raw_terms(text)))
+        self.gram_df.update(text.grams)
 
     @staticmethod
     def raw_terms(text: Profile, skip: frozenset[int] = frozenset()) -> list[str]:
@@ -521,14 +515,16 @@ class StoryIndex:
             cached = member._vectors[space] = (stats.docs, stats.vector(member.texts[space]))
         return cached[1]
 
-    def _candidates(self, vector: np.ndarray, texts: dict[str, Profile]) -> tuple[np.ndarray, set[int]]:
+    def _candidates(
+        self, vector: np.ndarray, weights: dict[str, dict[str, float]]
+    ) -> tuple[np.ndarray, set[int]]:
+        """The 50 nearest members by encoder cosine, and the members sharing one of the text's
+        rarest (non-boilerplate) terms: the keys of its TF-IDF vectors."""
         cosines = self._matrix[: len(self.members)] @ vector
         found = {int(i) for i in np.argsort(-cosines)[:50]}
-        for space, text in texts.items():
-            stats, postings = self.stats.get(space), self._postings.get(space, {})
-            if stats is None:
-                continue
-            terms = sorted(set(TermStats.raw_terms(text, stats.boilerplate(text))), key=stats.df.__getitem__)
+        for space, terms_weights in weights.items():
+            stats, postings = self.stats[space], self._postings.get(space, {})
+            terms = sorted(terms_weights, key=stats.df.__getitem__)
             for term in terms[:QUERY_TERMS]:
                 posting = postings.get(term, ())
                 if len(posting) <= MAX_POSTING:
@@ -582,8 +578,8 @@ class StoryIndex:
         if not self.members:
             return None
         texts = texts or {}
-        cosines, candidates = self._candidates(vector, texts)
         weights = self.query_weights(texts)
+        cosines, candidates = self._candidates(vector, weights)
         window = self.settings.window
         scored: dict[int, dict[int, tuple[float, float | None, tuple[str, ...]]]] = {}
 
