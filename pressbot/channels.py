@@ -17,7 +17,6 @@ from apscheduler.triggers.cron import CronTrigger
 
 from pressbot.config import (
     ID_RE,
-    Config,
     _check_bool,
     _check_keys,
     _check_str,
@@ -67,24 +66,6 @@ def _weekday(number: str) -> str:
     if int(number) > 7:
         raise ValueError(f"day of week {number} is out of range (0–7, Sunday = 0 or 7)")
     return ("sun", "mon", "tue", "wed", "thu", "fri", "sat")[int(number) % 7]
-
-
-def find_channel(config: Config, channel_id: str) -> Channel:
-    for channel in config.channels:
-        if channel.id == channel_id:
-            return channel
-    known = ", ".join(c.id for c in config.channels) or "none — add a 'channels:' section"
-    hint = _did_you_mean(channel_id, [c.id for c in config.channels])
-    raise ConfigError(f"no channel '{channel_id}' in {config.path}{hint} (channels: {known}).")
-
-
-def find_topic(config: Config, topic_id: str) -> Topic:
-    for topic in config.topics:
-        if topic.id == topic_id:
-            return topic
-    known = ", ".join(t.id for t in config.topics) or "none"
-    hint = _did_you_mean(topic_id, [t.id for t in config.topics])
-    raise ConfigError(f"no topic '{topic_id}' in {config.path}{hint} (topics: {known}).")
 
 
 def parse_channels(raw: Any, *, path: Any, topics: Sequence[Topic]) -> tuple[Channel, ...]:

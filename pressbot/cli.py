@@ -504,10 +504,7 @@ def _coverage(story: Story) -> str:
 
 def _topic_articles(obj: Context, store: Archive, topic_id: str, since: Any) -> list[int]:
     config = obj.config()
-    topic = next((t for t in config.topics if t.id == topic_id), None)
-    if topic is None:
-        known = ", ".join(t.id for t in config.topics) or "none"
-        raise ConfigError(f"no topic '{topic_id}' in {config.path} (topics: {known}).")
+    topic = config.topic(topic_id)
     keywords = [word for words in topic.keywords.values() for word in words]
     hits = store.search(SearchQuery(text="", raw_match=any_of(keywords), since=since, limit=10000))
     return [hit.id for hit in hits if hit.id is not None]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from pressbot.channels import Channel, find_channel
+from pressbot.channels import Channel
 from pressbot.cli_common import Context, dump, err, handle_errors, iso, out
 from pressbot.config import Config, Settings, parse_when
 from pressbot.errors import ConfigError, PressbotError
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 def _channels(config: Config, channel_id: str | None, *, post: bool, language: str | None) -> list[Channel]:
     if channel_id:
-        return [find_channel(config, channel_id)]
+        return [config.channel(channel_id)]
     if config.channels:
         return list(config.channels)
     if post:
@@ -313,7 +313,7 @@ def outbox(ctx: click.Context, as_json: bool) -> None:
 def send(obj: Context, channel_id: str | None, as_json: bool) -> None:
     """Send the messages still pending (e.g. after an interrupted `pressbot digest --post`)."""
     if channel_id:
-        find_channel(obj.config(), channel_id)
+        obj.config().channel(channel_id)
     with obj.archive() as archive:
         report = asyncio.run(_deliver(obj.settings, archive, [channel_id] if channel_id else None))
     if as_json:
@@ -331,7 +331,7 @@ def send(obj: Context, channel_id: str | None, as_json: bool) -> None:
 def retry(obj: Context, channel_id: str | None) -> None:
     """Put failed messages back in line, addressed to each channel's current chat in sources.yaml."""
     config = obj.config()
-    channels = [find_channel(config, channel_id)] if channel_id else list(config.channels)
+    channels = [config.channel(channel_id)] if channel_id else list(config.channels)
     with obj.archive() as archive:
         count = sum(archive.retry_failed(channel_id=c.id, chat=c.chat) for c in channels)
     out.print(

@@ -386,6 +386,22 @@ class Config:
         hint = _did_you_mean(source_id, [s.id for s in self.sources])
         raise ConfigError(f"no source '{source_id}' in {self.path}{hint}. `pressbot sources` lists them.")
 
+    def topic(self, topic_id: str) -> Topic:
+        for topic in self.topics:
+            if topic.id == topic_id:
+                return topic
+        known = ", ".join(t.id for t in self.topics) or "none"
+        hint = _did_you_mean(topic_id, [t.id for t in self.topics])
+        raise ConfigError(f"no topic '{topic_id}' in {self.path}{hint} (topics: {known}).")
+
+    def channel(self, channel_id: str) -> Channel:
+        for channel in self.channels:
+            if channel.id == channel_id:
+                return channel
+        known = ", ".join(c.id for c in self.channels) or "none — add a 'channels:' section"
+        hint = _did_you_mean(channel_id, [c.id for c in self.channels])
+        raise ConfigError(f"no channel '{channel_id}' in {self.path}{hint} (channels: {known}).")
+
 
 TOP_LEVEL_KEYS = ("sources", "topics", "channels", "glossary")
 SOURCE_KEYS = (

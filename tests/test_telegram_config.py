@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pressbot.channels import Channel, cron_trigger, find_channel
+from pressbot.channels import Channel, cron_trigger
 from pressbot.config import Secret, load_config, load_settings, parse_config
 from pressbot.errors import ConfigError
 
@@ -54,7 +54,7 @@ def test_channels_are_parsed_with_defaults():
         skip_empty=False,
     )
     assert chinese.chat == "-1001234567890" and chinese.max_stories == 5 and chinese.skip_empty
-    assert find_channel(config, "press-zh") is chinese
+    assert config.channel("press-zh") is chinese
 
 
 BAD = [
@@ -91,7 +91,7 @@ def test_channels_must_be_a_list_and_unknown_top_level_keys_get_a_hint():
 def test_unknown_channel_is_named_with_a_hint():
     config = parse_config(GOOD, path=Path("sources.yaml"))
     with pytest.raises(ConfigError, match="no channel 'press-iy' in sources.yaml — did you mean 'press-it'"):
-        find_channel(config, "press-iy")
+        config.channel("press-iy")
 
 
 def test_cron_day_of_week_has_the_standard_meaning():

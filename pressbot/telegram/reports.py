@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pressbot.channels import find_topic
 from pressbot.config import Config
 from pressbot.errors import ConfigError
 from pressbot.store import Archive, SearchQuery
@@ -45,7 +44,7 @@ def parse_coverage(words: Sequence[str], config: Config) -> tuple[str, timedelta
             raise UsageError("coverage", f"'{words[1]}' is not a period like 7d")
         period = parse_period(words[1], "coverage")
     try:
-        find_topic(config, topic_id)
+        config.topic(topic_id)
     except ConfigError:
         known = ", ".join(t.id for t in config.topics) or "none in sources.yaml"
         raise UsageError("coverage", f"no topic '{topic_id}' (topics: {known})") from None
@@ -55,7 +54,7 @@ def parse_coverage(words: Sequence[str], config: Config) -> tuple[str, timedelta
 def count_coverage(
     archive: Archive, config: Config, topic_id: str, *, period: timedelta, now: datetime, zone: str
 ) -> Coverage:
-    topic = find_topic(config, topic_id)
+    topic = config.topic(topic_id)
     local = ZoneInfo(zone)
     since = now - period
     match = topic_match([topic])

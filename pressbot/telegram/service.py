@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pressbot.channels import Channel, find_topic
+from pressbot.channels import Channel
 from pressbot.config import Config
 from pressbot.errors import ConfigError
 from pressbot.models import Article, Topic
@@ -55,11 +55,7 @@ def prepare_digest(archive: Archive, config: Config, request: DigestRequest, *, 
     since = request.since
     if since is None:
         since = archive.channel_state(channel.id).last_digest_at or now - DEFAULT_PERIOD
-    topics = (
-        [find_topic(config, request.topic)]
-        if request.topic
-        else [find_topic(config, t) for t in channel.topics]
-    )
+    topics = [config.topic(request.topic)] if request.topic else [config.topic(t) for t in channel.topics]
     stories, loose = archive.period_articles(since=since, until=now, match=topic_match(topics))
     groups = [story.articles for story in stories] + [(article,) for article in loose]
     digest = build_digest(
