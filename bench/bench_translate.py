@@ -78,8 +78,9 @@ from _common import fixtures_root, table, write_result
 from pressbot.leads import lead_text
 from pressbot.models import Article
 from pressbot.normalize import content_hash
-from pressbot.pipeline import translate_cached, translate_new
+from pressbot.pipeline import translate_new
 from pressbot.store import Archive
+from pressbot.translate.cached import translate_cached
 from pressbot.translate.engine import LENGTH_PENALTY, EngineOptions, Translator
 from pressbot.translate.packages import ModelPackage, install_package, installed_packages
 from pressbot.translate.split import split_sentences

@@ -17,7 +17,8 @@ from pressbot.errors import PressbotError, TranslateError
 from pressbot.glossary import Glossary
 from pressbot.models import LANGUAGES
 from pressbot.normalize import detect_language
-from pressbot.pipeline import TranslationReport, translate_backlog, translate_cached
+from pressbot.pipeline import TranslationReport, translate_backlog
+from pressbot.translate.cached import translate_cached
 from pressbot.translate.engine import EngineOptions, Translator
 from pressbot.translate.packages import (
     ModelPackage,

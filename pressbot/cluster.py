@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import numpy as np
 
@@ -37,21 +36,12 @@ from pressbot.errors import TranslateError
 from pressbot.leads import lead_text
 from pressbot.models import Article, StoryLink
 from pressbot.store import Archive
+from pressbot.translate.cached import TextTranslator, translate_cached
 
 log = logging.getLogger(__name__)
 MATCH_TEXT_CHARS = 3000
 MIN_TEXT_CHARS = 200
 PIVOT = "en"
-
-
-class PivotTranslator(Protocol):
-    """What the clusterer needs of a translator (pressbot's engine, or a reference one in benchmarks)."""
-
-    def can_translate(self, source: str, target: str) -> bool: ...
-
-    def model_id(self, source: str, target: str) -> str: ...
-
-    def translate(self, texts: Sequence[str], *, source: str, target: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -95,7 +85,7 @@ class StoryClusterer:
         *,
         settings: DedupSettings | None = None,
         encoder: Callable[[], Encoder] = Encoder,
-        translator: PivotTranslator | None = None,
+        translator: TextTranslator | None = None,
     ):
         self.archive = archive
         self.settings = settings or DedupSettings()
@@ -156,8 +146,6 @@ class StoryClusterer:
         the cycle already translated is a cache hit here. No model for a language: no pivot, and the
         encoder alone compares those articles across languages.
         """
-        from pressbot.pipeline import translate_cached  # (the pipeline imports this module)
-
         translator = self.translator
         if translator is None:
             return {}

@@ -4,7 +4,7 @@ Real translation models cannot be installed on this offline machine, so the stor
 pivot is exercised with the references: NTREX gives every English news sentence with its Chinese
 and Italian translation. ``translate`` splits a text into known sentences (longest match first)
 and joins their references; a text with an unknown sentence is an error, never a guess.
-It satisfies the clusterer's ``PivotTranslator`` protocol.
+It satisfies ``pressbot.translate.cached.TextTranslator``, what the clusterer's pivot needs.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from pressbot.pipeline import translate_cached
 from pressbot.store import Archive
+from pressbot.translate.cached import translate_cached
 from pressbot.translate.engine import EngineOptions, Translator
 from pressbot.translate.packages import install_package
 

@@ -50,11 +50,11 @@ from telegram.request import HTTPXRequest
 
 from pressbot.config import Config, Settings
 from pressbot.errors import ConfigError, PressbotError
-from pressbot.pipeline import TextTranslator
 from pressbot.store import Archive
 from pressbot.telegram import commands as c
 from pressbot.telegram.commands import Reply, UsageError
 from pressbot.telegram.reports import answer_coverage, answer_sources, parse_coverage
+from pressbot.translate.cached import TextTranslator
 
 log = logging.getLogger(__name__)
 LOGGER_PREFIXES = ("telegram", "httpx", "httpcore", "apscheduler")

@@ -20,7 +20,6 @@ from pressbot.config import Config, parse_duration
 from pressbot.errors import PressbotError
 from pressbot.leads import cut_lead, lead_text
 from pressbot.models import LANGUAGES, Article
-from pressbot.pipeline import TextTranslator, translate_cached
 from pressbot.store import Archive, SearchQuery
 from pressbot.telegram.digest import build_digest
 from pressbot.telegram.render import (
@@ -33,6 +32,7 @@ from pressbot.telegram.render import (
     telegram_length,
 )
 from pressbot.telegram.service import DigestRequest, cached_headlines, prepare_digest
+from pressbot.translate.cached import TextTranslator, translate_cached
 
 # Times are shown in the zone the team reading that language works in.
 ZONES = {"zh": "Asia/Shanghai", "it": "Europe/Rome", "en": "UTC"}
