@@ -329,7 +329,8 @@ def translate_backlog(
 def _within_limit(
     translator: Translator, archive: Archive, page: list[Article], targets: Sequence[str], room: int
 ) -> list[Article]:
-    """The start of ``page`` that holds at most ``room`` articles still missing a translation."""
+    """``page`` without the articles missing a translation beyond the first ``room`` of them,
+    so the result no longer depends on the order the sources' articles were stored in."""
     missing: set[int] = set()
     for source in {a.language for a in page} & set(LANGUAGES):
         group = [a for a in page if a.language == source]
@@ -340,7 +341,7 @@ def _within_limit(
     for article in page:
         if (article.id or 0) in missing:
             if room == 0:
-                break
+                continue  # over the limit; articles with nothing to translate still count below
             room -= 1
         kept.append(article)
     return kept
