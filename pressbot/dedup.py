@@ -320,6 +320,7 @@ QUERY_TERMS = 12  # the rarest terms of a text propose candidates
 ENCODER_BONUS_SCALE = 2.5  # on the encoder-only scale a shared fact is worth 0.05
 ENCODER_SURE = 0.05  # encoder-only matches this far above the threshold need no shared fact
 COHESION_MEMBERS = 3  # a story is scored by the mean of its best-matching members, up to this many
+NEAREST = 50  # members nearest by encoder cosine proposed as candidates
 MATES_PER_STORY = 20  # members of a candidate story scored besides the candidates themselves
 TOKEN_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
@@ -466,6 +467,7 @@ class StoryIndex:
         self.settings = settings
         self.members: list[StoryMember] = []
         self._matrix = np.zeros((64, 512), dtype=np.float32)  # rows [0, len(members)) are in use
+        self._times = np.zeros(64, dtype=np.float64)  # each row's moment (POSIX seconds)
         self._clue_counts: Counter[str] = Counter()  # how many members carry each clue
         self.stats: dict[str, TermStats] = {}
         self._postings: dict[str, dict[str, list[int]]] = {}
@@ -483,7 +485,10 @@ class StoryIndex:
             grown = np.zeros((rows * 2, self._matrix.shape[1]), dtype=np.float32)
             grown[:rows] = self._matrix
             self._matrix = grown
+        if rows >= self._times.shape[0]:
+            self._times = np.concatenate([self._times, np.zeros(max(64, rows), dtype=np.float64)])
         self._matrix[rows] = member.vector
+        self._times[rows] = member.when.timestamp()
         self.members.append(member)
         self._clue_counts.update(member.clues)
         self._by_story.setdefault(member.story_id, []).append(rows)
@@ -516,12 +521,17 @@ class StoryIndex:
         return cached[1]
 
     def _candidates(
-        self, vector: np.ndarray, weights: dict[str, dict[str, float]]
+        self, vector: np.ndarray, weights: dict[str, dict[str, float]], *, when: datetime
     ) -> tuple[np.ndarray, set[int]]:
-        """The 50 nearest members by encoder cosine, and the members sharing one of the text's
-        rarest (non-boilerplate) terms: the keys of its TF-IDF vectors."""
-        cosines = self._matrix[: len(self.members)] @ vector
-        found = {int(i) for i in np.argsort(-cosines)[:50]}
+        """The ``NEAREST`` members of the window by encoder cosine, and the members sharing one of
+        the text's rarest (non-boilerplate) terms: the keys of its TF-IDF vectors."""
+        count = len(self.members)
+        cosines = self._matrix[:count] @ vector
+        # Members outside the window cannot join: they must not take the nearest slots.
+        window = self.settings.window.total_seconds()
+        nearest = np.where(np.abs(self._times[:count] - when.timestamp()) <= window, cosines, -np.inf)
+        top = np.argpartition(-nearest, NEAREST)[:NEAREST] if count > NEAREST else np.arange(count)
+        found = {int(i) for i in top if nearest[i] > -np.inf}
         for space, terms_weights in weights.items():
             stats, postings = self.stats[space], self._postings.get(space, {})
             terms = sorted(terms_weights, key=stats.df.__getitem__)
@@ -579,7 +589,7 @@ class StoryIndex:
             return None
         texts = texts or {}
         weights = self.query_weights(texts)
-        cosines, candidates = self._candidates(vector, weights)
+        cosines, candidates = self._candidates(vector, weights, when=when)
         window = self.settings.window
         scored: dict[int, dict[int, tuple[float, float | None, tuple[str, ...]]]] = {}
 
