@@ -13,8 +13,9 @@ fingerprints when the window has moved two windows on (that rebuild is part of t
 The articles come from ``bench_dedup_scale.Generator``: real news sentences and headlines of the
 fixtures (NTREX-128 en/it/zh, the Italian pair texts, the fixture feeds), a third per language, ~10%
 planted near-copies of an earlier article of the same language. Its dates are replaced by the
-cycle's clock, and a copy is published within a day of its original (copies older than the window
-are not copies any more). No translation model: the encoder alone compares languages.
+cycle's clock; a copy of an article from the last 72 hours is dated within a day of its original
+(so it arrives late: an older date than the cycle's other articles), a copy of an older one is a
+late reprint dated when it appears. No translation model: the encoder alone compares languages.
 
 The encoder is pressbot's real ``Encoder`` (Universal Sentence Encoder multilingual, numpy); its
 cost per article is constant by construction, so it is timed apart (a wrapper measures each
@@ -54,6 +55,7 @@ from pressbot.store import Archive, schema
 
 BLOCK = 10_000
 COPY_DELAY_HOURS = 24  # a planted copy is published within this many hours of its original
+WINDOW = DedupSettings().window
 
 
 class TimedEncoder:
@@ -121,7 +123,9 @@ def stream(total: int, per_day: int) -> tuple[list[Any], float]:
     for ident in range(1, total + 1):
         item = generate(ident)
         when = WHEN + ident * step
-        if item.original:
+        if item.original and when - dates[item.original] <= WINDOW:
+            # wire copies appear within hours of the original; a copy of an older article is a
+            # late reprint, dated when it appears (and no near-copy any more: outside the window)
             when = min(when, dates[item.original] + timedelta(hours=rng.uniform(0.1, COPY_DELAY_HOURS)))
         dates[ident] = when
         made.append(replace(item, article=replace(item.article, id=None, published_at=when, fetched_at=when)))
@@ -187,15 +191,20 @@ def run(total: int, per_day: int, *, quick: bool) -> dict[str, Any]:
         stories = len({story for story, _ in links.values()})
         archive.close()
     family = {i.ident: i.original or i.ident for i in items}
+    by_ident = {i.ident: i for i in items}
     by_id = {article_id: ident for ident, article_id in ids.items()}
-    planted = [i for i in items if i.original]
+    # planted near-copies: copies dated within the window of their original (the others are reprints)
+    planted = [
+        i
+        for i in items
+        if i.original and i.article.published_at - by_ident[i.original].article.published_at <= WINDOW
+    ]
     found = sum(
         1
         for i in planted
         if (copy_of := links[ids[i.ident]][1]) is not None
         and family.get(by_id.get(copy_of, -1)) == i.original
     )
-    by_ident = {i.ident: i for i in items}
     true_jaccard = {
         i.ident: jaccard(
             shingles(match_text(i.article), i.article.language),

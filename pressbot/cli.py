@@ -24,12 +24,11 @@ from pressbot import __version__, cli_translate
 from pressbot.cli_common import Context, ago, dump, err, handle_errors, iso, out, short_error
 from pressbot.cluster import StoryClusterer
 from pressbot.config import Config, Settings, load_settings, parse_when
-from pressbot.dedup import DedupSettings
 from pressbot.errors import ConfigError, PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
 from pressbot.leads import lead_text
 from pressbot.models import LANGUAGES, Article, Source, SourceReport, SourceState, Story
-from pressbot.pipeline import Collector, TranslationReport, check_source
+from pressbot.pipeline import Collector, TranslationReport, check_source, dedup_settings
 from pressbot.store import Archive, SearchQuery
 from pressbot.store.search import any_of
 
@@ -105,17 +104,6 @@ async def _run_cycle(
                 return reports, translation
         finally:
             collector.close()
-
-
-def dedup_settings(settings: Settings, config: Config) -> DedupSettings:
-    return DedupSettings(
-        near_copy=settings.near_copy,
-        same_story=settings.same_story,
-        semantic_weight=settings.semantic_weight,
-        cross_language=settings.cross_language,
-        window=settings.story_window,
-        topics=tuple((t.id, tuple(w for words in t.keywords.values() for w in words)) for t in config.topics),
-    )
 
 
 def _report_json(report: SourceReport) -> dict[str, Any]:
@@ -598,8 +586,9 @@ cli_translate.register(main)
 from pressbot import cli_telegram  # noqa: E402  (its commands, registered like cli_translate's)
 
 cli_telegram.register(main)
-from pressbot import cli_demo, cli_sources, cli_status  # noqa: E402  (registered like cli_translate's)
+from pressbot import cli_demo, cli_run, cli_sources, cli_status  # noqa: E402  (registered like cli_translate's)
 
 cli_demo.register(main)
+cli_run.register(main)
 cli_sources.register(sources)
 cli_status.register(main)

@@ -16,6 +16,7 @@ from rich.console import Console
 from pressbot.config import Config, Settings, load_config
 from pressbot.errors import ConfigError, PressbotError
 from pressbot.store import Archive, QuerySyntaxError
+from pressbot.timefmt import span
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Piped output (scripts, logs, CI) gets wide tables instead of rich's 80-column default.
@@ -65,11 +66,7 @@ def short_error(message: str | None, url: str) -> str:
 def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "never"
-    seconds = int((now - moment).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{max(seconds, 0)}s ago"
+    return f"{span((now - moment).total_seconds())} ago"
 
 
 def dump(data: Any) -> None:

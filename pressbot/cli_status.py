@@ -2,12 +2,13 @@
 
 Input → output: the settings, sources.yaml and the archive → one report (a table, or JSON), or
 with ``--healthcheck`` one line and an exit code (0 healthy, 1 not: Docker reserves 2). The
-service's own numbers — uptime, the next run of each job — come with `pressbot run`; the
-report keeps a ``service`` section for them.
+service's own numbers — uptime, the next run of each job — come from ``storage/service.json``,
+which `pressbot run` rewrites every few seconds (its heartbeat).
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,12 +24,43 @@ from pressbot.config import Config, Settings, load_config
 from pressbot.errors import PressbotError
 from pressbot.leads import lead_text
 from pressbot.models import LANGUAGES, SourceState
+from pressbot.scheduler import status_path
 from pressbot.store import Archive, schema
+from pressbot.timefmt import until
 from pressbot.translate.engine import Translator
 from pressbot.translate.packages import installed_packages
 
+STALE_HEARTBEATS = 4  # a running service silent for this many heartbeats counts as stopped
 BACKLOG_SCAN = 5000  # newest articles checked for missing translations: status stays fast on any archive
 FAILING = 5  # consecutive failures from which a source counts as failing for the healthcheck
+
+
+def service_report(settings: Settings, *, now: datetime) -> dict[str, Any]:
+    """What `pressbot run` last wrote to storage/service.json, and whether it still runs: its
+    heartbeat is recent. ``stale``: it said it was running, then went quiet (killed, hung)."""
+    idle: dict[str, Any] = {
+        "running": False,
+        "stale": False,
+        "started_at": None,
+        "uptime_s": None,
+        "jobs": [],
+    }
+    path = status_path(settings.storage)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        heartbeat = datetime.fromisoformat(report["heartbeat_at"])
+        every = float(report.get("heartbeat_every_s", 15))
+    except FileNotFoundError:
+        return idle
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return idle | {"error": f"{path} is unreadable ({error})"}
+    silent = (now - heartbeat).total_seconds()
+    stale = bool(report.get("running")) and silent > STALE_HEARTBEATS * every
+    return report | {
+        "running": bool(report.get("running")) and not stale,
+        "stale": stale,
+        "silent_s": round(silent),
+    }
 
 
 @dataclass(frozen=True)
@@ -98,6 +130,13 @@ def check_health(settings: Settings) -> Health:
             states = archive.source_states()
     except PressbotError as error:
         return Health(False, str(error))
+    service = service_report(settings, now=datetime.now(UTC))
+    if service["stale"]:
+        return Health(
+            False,
+            f"`pressbot run` (pid {service.get('pid')}) has not written its heartbeat for "
+            f"{service['silent_s']}s — it stopped or hangs; restart it",
+        )
     enabled = [s for s in config.sources if s.enabled]
     failing = [s for s in enabled if states.get(s.id, SourceState(source_id=s.id)).failures >= FAILING]
     if enabled and len(failing) == len(enabled):
@@ -159,8 +198,8 @@ def status_report(settings: Settings, config: Config, archive: Archive) -> dict[
             for p in packages
         ],
         "models_dir": str(settings.models_dir),
-        # Filled in by the running service (`pressbot run`, with the scheduler): uptime and next runs.
-        "service": {"running": False, "started_at": None, "uptime_s": None, "jobs": []},
+        # From the running service (`pressbot run`): uptime, each job's next and last run.
+        "service": service_report(settings, now=datetime.now(UTC)),
     }
 
 
@@ -187,9 +226,7 @@ def _print(report: dict[str, Any]) -> None:
         else f"Models: none in {report['models_dir']} — `pressbot models install --from-index zh it en`",
         markup=False,
     )
-    out.print(
-        "Service: not running here — uptime and the next job runs appear with `pressbot run`.", markup=False
-    )
+    _print_service(report["service"], now)
     table = Table(title="Sources", title_justify="left")
     for column in ("id", "articles", "last success", "failures", "last error"):
         table.add_column(
@@ -206,6 +243,39 @@ def _print(report: dict[str, Any]) -> None:
             ago(last_success, now),
             f"[red]{row['failures']}[/red]" if row["failures"] else "0",
             short_error(row["last_error"], ""),
+        )
+    out.print(table)
+
+
+def _print_service(service: dict[str, Any], now: datetime) -> None:
+    if service["stale"]:
+        out.print(
+            f"Service: [red]silent for {service['silent_s']}s[/red] — `pressbot run` (pid {service.get('pid')}) "
+            "stopped without saying so, or hangs; restart it."
+        )
+    elif not service["running"]:
+        out.print("Service: not running — start it with `pressbot run`.", markup=False)
+        return
+    else:
+        started = datetime.fromisoformat(service["started_at"])
+        out.print(
+            f"Service: running since {ago(started, now)} (pid {service['pid']} on {service['host']}"
+            f"{', Telegram on' if service.get('telegram') else ', no Telegram token'})",
+            markup=False,
+        )
+    table = Table(title="Jobs", title_justify="left")
+    for column in ("job", "schedule", "next run", "runs", "last run", "last error"):
+        table.add_column(column, overflow="fold", justify="right" if column == "runs" else "left")
+    for job in sorted(service["jobs"], key=lambda j: j["next_run"] or "~"):
+        next_run = datetime.fromisoformat(job["next_run"]) if job["next_run"] else None
+        last_run = datetime.fromisoformat(job["last_run"]) if job["last_run"] else None
+        table.add_row(
+            job["id"],
+            job["schedule"],
+            f"in {until(next_run, now)}" if next_run else "—",
+            str(job["runs"]),
+            ago(last_run, now),
+            short_error(job["last_error"], ""),
         )
     out.print(table)
 

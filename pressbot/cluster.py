@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 MATCH_TEXT_CHARS = 3000
 MIN_TEXT_CHARS = 200
 PIVOT = "en"
+CHUNK_WINDOWS = 4  # a batch is linked in chunks spanning at most this many story windows
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class StoryClusterer:
         self._make_encoder = encoder
         self._encoder: Encoder | None = None
         self._cache: tuple[datetime, NearCopyIndex, StoryIndex, dict[int, int]] | None = None
+        self._linked_up_to = 0  # every article with an id up to this one is in a story
 
     @property
     def encoder(self) -> Encoder:
@@ -101,15 +103,42 @@ class StoryClusterer:
         return self._encoder
 
     def process(self, *, now: datetime, limit: int = 2000) -> ClusterReport:
-        """Cluster up to ``limit`` unclustered articles; returns what happened."""
-        articles = sorted(self.archive.unclustered(limit=limit), key=lambda a: (moment_of(a), a.id or 0))
-        if not articles:
+        """Cluster up to ``limit`` unclustered articles; returns what happened.
+
+        They are taken in time order, in chunks spanning at most ``CHUNK_WINDOWS`` windows: a
+        chunk of recent articles uses the indexes kept between calls, an older one (a new source's
+        first fetch brings months of items) indexes built for its own time range only, so the work
+        is bounded by the window, never by the archive.
+        """
+        found = self.archive.unclustered(limit=limit, after=self._linked_up_to)
+        if not found:
             return ClusterReport()
-        near, stories, story_of = self._indexes(since=moment_of(articles[0]) - self.settings.window, now=now)
+        articles = sorted(found, key=lambda a: (moment_of(a), a.id or 0))
+        counts = {"new": 0, "joined": 0, "near": 0}
+        for chunk in self._chunks(articles):
+            self._process_chunk(chunk, now=now, counts=counts)
+        # Every article up to the highest id of this batch is now in a story.
+        self._linked_up_to = max(self._linked_up_to, max(a.id or 0 for a in found))
+        return ClusterReport(len(articles), counts["new"], counts["joined"], counts["near"])
+
+    def _chunks(self, articles: Sequence[Article]) -> list[list[Article]]:
+        """Consecutive runs of time-ordered articles spanning at most ``CHUNK_WINDOWS`` windows."""
+        span = CHUNK_WINDOWS * self.settings.window
+        chunks: list[list[Article]] = []
+        for article in articles:
+            if chunks and moment_of(article) - moment_of(chunks[-1][0]) <= span:
+                chunks[-1].append(article)
+            else:
+                chunks.append([article])
+        return chunks
+
+    def _process_chunk(self, articles: list[Article], *, now: datetime, counts: dict[str, int]) -> None:
+        window = self.settings.window
+        since, until = moment_of(articles[0]) - window, moment_of(articles[-1]) + window
+        near, stories, story_of, cached = self._indexes(since=since, until=until, now=now)
         vectors = self.encoder.encode([story_text(a.title, lead_text(a)) for a in articles])
         texts = self._texts(articles, now=now)
         links: list[StoryLink] = []
-        counts = {"new": 0, "joined": 0, "near": 0}
         try:
             for article, vector in zip(articles, vectors, strict=True):
                 link = self._decide(
@@ -125,9 +154,9 @@ class StoryClusterer:
                 story_of[link.article_id] = link.story_id
             self.archive.record_links(links, now=now)
         except BaseException:
-            self._cache = None  # the in-memory indexes now hold links that were not stored
+            if cached:
+                self._cache = None  # the kept indexes now hold links that were not stored
             raise
-        return ClusterReport(len(links), counts["new"], counts["joined"], counts["near"])
 
     def _texts(self, articles: Sequence[Article], *, now: datetime) -> dict[int, dict[str, Profile]]:
         """Each article's compared text in its own language, and in English when a pivot exists."""
@@ -176,16 +205,38 @@ class StoryClusterer:
                 english[article.id or 0] = compared_text(title, lead)
         return english
 
-    def _indexes(self, *, since: datetime, now: datetime) -> tuple[NearCopyIndex, StoryIndex, dict[int, int]]:
-        """The indexes covering ``since`` onwards: kept between calls (a long-running process
-        rebuilds them only when a batch reaches further back, or when they hold more than two
-        windows of history); built from the stored fingerprints otherwise."""
+    def _indexes(
+        self, *, since: datetime, until: datetime, now: datetime
+    ) -> tuple[NearCopyIndex, StoryIndex, dict[int, int], bool]:
+        """Indexes covering [since, until]; the last value says whether they are the kept ones.
+
+        Recent articles use indexes kept between calls (a long-running process rebuilds them when
+        they would hold more than three windows of history). Articles older than those indexes get
+        indexes of their own time range, built from the stored fingerprints and not kept; if that
+        range reaches into the kept indexes, those are dropped (rebuilt on their next use), since
+        they would lack the links made now.
+        """
+        window = self.settings.window
         if self._cache is not None:
             loaded_since, near, stories, story_of = self._cache
-            if loaded_since <= since <= loaded_since + 2 * self.settings.window:
-                return near, stories, story_of
+            if loaded_since <= since <= loaded_since + 2 * window:
+                return near, stories, story_of, True
+            if since < loaded_since:
+                if until >= loaded_since:
+                    self._cache = None
+                return (*self._build(since=since, until=until, now=now), False)
+        elif until < now - window:  # nothing kept yet, and these articles are old: not worth keeping
+            return (*self._build(since=since, until=until, now=now), False)
+        near, stories, story_of = self._build(since=since, until=None, now=now)
+        self._cache = (since, near, stories, story_of)
+        return near, stories, story_of, True
+
+    def _build(
+        self, *, since: datetime, until: datetime | None, now: datetime
+    ) -> tuple[NearCopyIndex, StoryIndex, dict[int, int]]:
+        """Indexes of the stored fingerprints dated in [since, until] (until None: onwards)."""
         near, stories, story_of = NearCopyIndex(self.settings), StoryIndex(self.settings), {}
-        fingerprints = self.archive.fingerprints_since(since)
+        fingerprints = self.archive.fingerprints_since(since, until=until)
         stored = self.archive.articles_by_id([f.article_id for f in fingerprints])
         texts = self._texts(list(stored.values()), now=now)
         for fingerprint in fingerprints:
@@ -208,7 +259,6 @@ class StoryClusterer:
                 )
             )
             story_of[fingerprint.article_id] = fingerprint.story_id
-        self._cache = (since, near, stories, story_of)
         return near, stories, story_of
 
     def _decide(

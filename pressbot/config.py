@@ -72,6 +72,19 @@ def _device(value: str) -> str:
     return value
 
 
+def _positive_duration(value: str) -> timedelta:
+    duration = parse_duration(value)
+    if duration <= timedelta(0):
+        raise ValueError(f"expected a duration above zero, got {value!r}")
+    return duration
+
+
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {value!r}")
+    return value
+
+
 def _size(value: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?\s*", value)
     if not match:
@@ -307,6 +320,43 @@ SETTINGS: tuple[Setting, ...] = (
         "Most messages per second sent in all (Telegram allows about 30).",
         _positive_float,
     ),
+    Setting(
+        "log_format",
+        "PRESSBOT_LOG_FORMAT",
+        "text",
+        "How `pressbot run` and `pressbot bot` log, one line per event: text, or json (one object per line).",
+        _log_format,
+    ),
+    Setting(
+        "backlog_interval",
+        "PRESSBOT_BACKLOG_INTERVAL",
+        "15m",
+        "`pressbot run`: how often the translation backlog is worked on (s/m/h/d).",
+        lambda value: _positive_duration(value),
+    ),
+    Setting(
+        "backlog_batch",
+        "PRESSBOT_BACKLOG_BATCH",
+        "200",
+        "`pressbot run`: most backlog articles translated per run.",
+        _positive_int,
+    ),
+    Setting(
+        "digest_catch_up",
+        "PRESSBOT_DIGEST_CATCH_UP",
+        "6h",
+        "`pressbot run`: a scheduled digest missed while pressbot was not running is sent at start-up "
+        "if it was due less than this long ago (s/m/h/d).",
+        lambda value: parse_duration(value),
+    ),
+    Setting(
+        "shutdown_grace",
+        "PRESSBOT_SHUTDOWN_GRACE",
+        "20",
+        "`pressbot run`: seconds running jobs get to finish after SIGTERM or Ctrl-C before they are "
+        "abandoned (what they stored is kept; the rest is picked up at the next start).",
+        _positive_float,
+    ),
 )
 
 
@@ -340,6 +390,11 @@ class Settings:
     telegram_chats: tuple[int, ...] = ()
     telegram_chat_rate: float = 20.0
     telegram_rate: float = 30.0
+    log_format: str = "text"
+    backlog_interval: timedelta = timedelta(minutes=15)
+    backlog_batch: int = 200
+    digest_catch_up: timedelta = timedelta(hours=6)
+    shutdown_grace: float = 20.0
 
     @property
     def database_path(self) -> Path:

@@ -29,6 +29,7 @@ plain in-memory structures the pipeline rebuilds from the archive on start.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -316,6 +317,7 @@ STEM_CHARS = 7  # words cut to 7 characters: "sondaggi"/"sondaggio", "rincari"/"
 BOILERPLATE_MIN_DOCS = 6  # a word 3-gram in this many texts of the window…
 BOILERPLATE_SHARE = 0.002  # …(or 0.2% of them, if more) is boilerplate: "- Il Fatto Quotidiano", "Video"
 MAX_POSTING = 400  # terms on more window texts than this do not propose candidates
+MAX_LEXICAL = 300  # candidates proposed by shared terms, at most (about: the last term may add more)
 QUERY_TERMS = 12  # the rarest terms of a text propose candidates
 ENCODER_BONUS_SCALE = 2.5  # on the encoder-only scale a shared fact is worth 0.05
 ENCODER_SURE = 0.05  # encoder-only matches this far above the threshold need no shared fact
@@ -468,6 +470,9 @@ class StoryIndex:
         self.members: list[StoryMember] = []
         self._matrix = np.zeros((64, 512), dtype=np.float32)  # rows [0, len(members)) are in use
         self._times = np.zeros(64, dtype=np.float64)  # each row's moment (POSIX seconds)
+        # The latest moment among rows [0, i]: non-decreasing, so the rows all older than a window
+        # are a prefix found by bisection (members arrive roughly, not strictly, in time order).
+        self._latest = np.zeros(64, dtype=np.float64)
         self._clue_counts: Counter[str] = Counter()  # how many members carry each clue
         self.stats: dict[str, TermStats] = {}
         self._postings: dict[str, dict[str, list[int]]] = {}
@@ -486,9 +491,14 @@ class StoryIndex:
             grown[:rows] = self._matrix
             self._matrix = grown
         if rows >= self._times.shape[0]:
-            self._times = np.concatenate([self._times, np.zeros(max(64, rows), dtype=np.float64)])
+            grow = np.zeros(max(64, rows), dtype=np.float64)
+            self._times, self._latest = (
+                np.concatenate([self._times, grow]),
+                np.concatenate([self._latest, grow]),
+            )
         self._matrix[rows] = member.vector
-        self._times[rows] = member.when.timestamp()
+        self._times[rows] = moment = member.when.timestamp()
+        self._latest[rows] = max(moment, self._latest[rows - 1]) if rows else moment
         self.members.append(member)
         self._clue_counts.update(member.clues)
         self._by_story.setdefault(member.story_id, []).append(rows)
@@ -526,20 +536,31 @@ class StoryIndex:
         """The ``NEAREST`` members of the window by encoder cosine, and the members sharing one of
         the text's rarest (non-boilerplate) terms: the keys of its TF-IDF vectors."""
         count = len(self.members)
-        cosines = self._matrix[:count] @ vector
+        window, moment = self.settings.window.total_seconds(), when.timestamp()
+        # Rows before ``start`` are all older than the window: no cosine needed (an index kept
+        # between batches holds up to three windows of members; the product is its main cost).
+        start = int(np.searchsorted(self._latest[:count], moment - window, side="left"))
+        cosines = np.zeros(count, dtype=np.float32)
+        cosines[start:] = self._matrix[start:count] @ vector
         # Members outside the window cannot join: they must not take the nearest slots.
-        window = self.settings.window.total_seconds()
-        nearest = np.where(np.abs(self._times[:count] - when.timestamp()) <= window, cosines, -np.inf)
-        top = np.argpartition(-nearest, NEAREST)[:NEAREST] if count > NEAREST else np.arange(count)
-        found = {int(i) for i in top if nearest[i] > -np.inf}
+        inside = np.abs(self._times[start:count] - moment) <= window
+        nearest = np.where(inside, cosines[start:], -np.inf)
+        top = (
+            np.argpartition(-nearest, NEAREST)[:NEAREST]
+            if len(nearest) > NEAREST
+            else np.arange(len(nearest))
+        )
+        found = {start + int(i) for i in top if nearest[i] > -np.inf}
+        lexical: set[int] = set()
         for space, terms_weights in weights.items():
             stats, postings = self.stats[space], self._postings.get(space, {})
             terms = sorted(terms_weights, key=stats.df.__getitem__)
-            for term in terms[:QUERY_TERMS]:
-                posting = postings.get(term, ())
-                if len(posting) <= MAX_POSTING:
-                    found.update(posting)
-        return cosines, found
+            for term in terms[:QUERY_TERMS]:  # the rarest first
+                posting = postings.get(term, [])
+                recent = posting[bisect.bisect_left(posting, start) :]  # rows in order: a suffix
+                if len(recent) <= MAX_POSTING and len(lexical) < MAX_LEXICAL:
+                    lexical.update(recent)
+        return cosines, found | lexical
 
     def query_weights(self, texts: dict[str, Profile]) -> dict[str, dict[str, float]]:
         """A new text's TF-IDF vectors, in each space the window has statistics for."""

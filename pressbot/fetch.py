@@ -15,6 +15,7 @@ import ipaddress
 import random
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 ACCEPT = "application/rss+xml,application/atom+xml,application/xml,text/html;q=0.9,*/*;q=0.8"
 ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_TTL = 24 * 3600.0  # seconds a robots.txt is trusted
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ class Fetcher:
         self._clock = clock
         self._global = asyncio.Semaphore(options.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._robots: dict[str, RobotFileParser | None] = {}
+        # origin → (parser or None for "disallow all", when it was read: time.monotonic())
+        self._robots: dict[str, tuple[RobotFileParser | None, float]] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._transport = transport
         self._ssl = ssl.create_default_context(cafile=certifi.where())  # built once: ~20 ms each
@@ -351,9 +354,12 @@ class Fetcher:
         origin = f"{parts.scheme}://{parts.netloc}"
         lock = self._robots_locks.setdefault(origin, asyncio.Lock())
         async with lock:
-            if origin not in self._robots:
-                self._robots[origin] = await self._load_robots(origin)
-        parser = self._robots[origin]
+            cached = self._robots.get(origin)
+            # A long-running fetcher (`pressbot run`) reads robots.txt again after a day (RFC 9309:
+            # a cache SHOULD NOT be used for more than 24 hours).
+            if cached is None or time.monotonic() - cached[1] > ROBOTS_TTL:
+                self._robots[origin] = (await self._load_robots(origin), time.monotonic())
+        parser = self._robots[origin][0]
         if parser is None:  # robots.txt unreachable or 5xx: RFC 9309 says assume complete disallow
             return False
         return parser.can_fetch(self.options.user_agent, url)

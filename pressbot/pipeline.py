@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pressbot.cluster import ClusterReport, StoryClusterer, cluster_all
+from pressbot.config import Config, Settings
+from pressbot.dedup import DedupSettings
 from pressbot.errors import ExtractError, FetchError, ParseError, PressbotError
 from pressbot.extract import extract_article
 from pressbot.fetch import Fetcher
@@ -102,6 +104,10 @@ class Collector:
             log.exception("translating %d new articles failed", len(ids))
             message = f"internal error ({error.__class__.__name__}: {error}) — please report it."
             return TranslationReport(articles=len(ids), errors=[message])
+
+    async def translate_backlog(self, translator: Translator, *, limit: int) -> TranslationReport:
+        """Up to ``limit`` articles of the translation backlog (see :func:`translate_backlog`)."""
+        return await self._in_db(translate_backlog, translator, self.archive, limit=limit, now=self.clock())
 
     async def _in_db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -358,6 +364,18 @@ def _missing(
         wanted = [t for t in texts if labels[t] == label]
         cached |= set(archive.cached_translations(wanted, source=source, target=target, model=label))
     return {a.id or 0 for a in group if {t for t in (a.title, lead_text(a)) if t.strip()} - cached}
+
+
+def dedup_settings(settings: Settings, config: Config) -> DedupSettings:
+    """The dedup stage's thresholds from the settings, and sources.yaml's topics as shared facts."""
+    return DedupSettings(
+        near_copy=settings.near_copy,
+        same_story=settings.same_story,
+        semantic_weight=settings.semantic_weight,
+        cross_language=settings.cross_language,
+        window=settings.story_window,
+        topics=tuple((t.id, tuple(w for words in t.keywords.values() for w in words)) for t in config.topics),
+    )
 
 
 async def check_source(source: Source, fetcher: Fetcher) -> tuple[int, str | None]:

@@ -33,8 +33,9 @@ class Fingerprint:
 class StoriesMixin:
     engine: Engine
 
-    def fingerprints_since(self, moment: datetime) -> list[Fingerprint]:
-        """Fingerprints of articles dated from ``moment`` on: what the in-memory indexes are rebuilt from."""
+    def fingerprints_since(self, moment: datetime, *, until: datetime | None = None) -> list[Fingerprint]:
+        """Fingerprints of articles dated from ``moment`` on (up to ``until``): what the in-memory
+        indexes are rebuilt from."""
         f, s, a = schema.fingerprints, schema.article_stories, schema.articles
         query = (
             select(f.c.article_id, s.c.story_id, a.c.language, f.c.moment, f.c.minhash, f.c.vector, f.c.clues)
@@ -43,6 +44,8 @@ class StoriesMixin:
             .where(f.c.moment >= moment)
             .order_by(f.c.moment)
         )
+        if until is not None:
+            query = query.where(f.c.moment <= until)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
@@ -58,13 +61,15 @@ class StoriesMixin:
             for r in rows
         ]
 
-    def unclustered(self, *, limit: int = 1000) -> list[Article]:
-        """Archived articles not yet in a story (new ones, or left over by an interrupted cycle)."""
+    def unclustered(self, *, limit: int = 1000, after: int = 0) -> list[Article]:
+        """Archived articles not yet in a story (new ones, or left over by an interrupted cycle),
+        lowest ids first; ``after``: every article up to that id is known to be in a story already
+        (without it the scan walks the whole archive to reach the new rows at its end)."""
         a, s = schema.articles, schema.article_stories
         query = (
             select(a)
             .outerjoin(s, s.c.article_id == a.c.id)
-            .where(s.c.article_id.is_(None))
+            .where(s.c.article_id.is_(None), a.c.id > after)
             .order_by(a.c.id)
             .limit(limit)
         )

@@ -53,7 +53,7 @@ from pressbot.errors import ConfigError, PressbotError
 from pressbot.store import Archive
 from pressbot.telegram import commands as c
 from pressbot.telegram.commands import Reply, UsageError
-from pressbot.telegram.reports import answer_coverage, answer_sources, parse_coverage
+from pressbot.telegram.reports import answer_coverage, answer_sources, answer_status, parse_coverage
 from pressbot.translate.cached import TextTranslator
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ class PressBot:
     token: str
     translator_factory: Callable[[], TextTranslator] | None = None
     collect: Collect | None = None
+    status: Callable[[], dict[str, Any]] | None = None  # the running service's jobs (pressbot run)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     refused: set[int] = field(default_factory=set)
     searches: OrderedDict[int, c.SearchArgs] = field(default_factory=OrderedDict)
@@ -263,6 +264,9 @@ class PressBot:
             return await asyncio.to_thread(answer_sources, archive, config, now=now)
         if name == "fetch":
             return await self.fetch(context, chat)
+        if name == "status":
+            service = self.status() if self.status is not None else None
+            return await asyncio.to_thread(answer_status, archive, config, service, now=now)
         raise AssertionError(name)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -394,6 +398,7 @@ def build_application(
     *,
     translator: Callable[[], TextTranslator] | None = None,
     collect: Collect | None = None,
+    status: Callable[[], dict[str, Any]] | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot, ready for ``run_bot`` (or for a caller that runs it its own way).
@@ -425,6 +430,7 @@ def build_application(
         token=token,
         translator_factory=translator,
         collect=collect,
+        status=status,
         now=now or (lambda: datetime.now(UTC)),
         unredact=unredact,
     )

@@ -65,6 +65,7 @@ COMMANDS = (
     CommandSpec("coverage", "<topic> [7d]", "Coverage per day, outlet and language, as a chart"),
     CommandSpec("sources", "", "Admins: source health — failing feeds, last success", admin=True),
     CommandSpec("fetch", "", "Admins: collect every source now", admin=True),
+    CommandSpec("status", "", "Admins: uptime, next runs, backlogs", admin=True),
     CommandSpec("help", "", "What the bot can do"),
 )
 SPECS = {spec.name: spec for spec in COMMANDS}

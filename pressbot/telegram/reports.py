@@ -1,8 +1,9 @@
-"""/coverage and /sources: counts and health, for the bot (no Telegram library here).
+"""/coverage, /sources and /status: counts and health, for the bot (no Telegram library here).
 
 Input → output: a topic and a period → a :class:`~pressbot.telegram.chart.Coverage` (articles per
 day, outlet and language), drawn as a PNG with the numbers as text; the archive's source and
-channel states → a health report for admins. Blocking (SQLite, drawing): call from a worker thread.
+channel states → a health report for admins; the running service's jobs and the backlogs → a
+status report. Blocking (SQLite, drawing): call from a worker thread.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pressbot.config import Config
@@ -27,6 +29,7 @@ from pressbot.telegram.commands import (
 )
 from pressbot.telegram.render import render_blocks
 from pressbot.telegram.service import topic_match
+from pressbot.timefmt import span, until
 
 COVERAGE_LIMIT = 20000  # articles counted at most
 DEFAULT_COVERAGE = timedelta(days=7)
@@ -150,11 +153,53 @@ def answer_sources(archive: Archive, config: Config, *, now: datetime) -> Reply:
     return Reply(tuple(render_blocks(header, blocks, continued="Sources")))
 
 
+# ----------------------------------------------------------------------------- /status
+
+STATUS_JOBS = 8  # the soonest jobs listed by /status
+
+
+def answer_status(
+    archive: Archive, config: Config, service: dict[str, Any] | None, *, now: datetime
+) -> Reply:
+    """Uptime, the next runs, jobs that failed last time, the backlogs and the archive's size."""
+    counts = archive.outbox_counts()
+    pending = sum(n for (_, status), n in counts.items() if status in ("pending", "sending"))
+    failed = sum(n for (_, status), n in counts.items() if status == "failed")
+    states = archive.source_states()
+    failing = sum(1 for s in config.sources if s.enabled and (st := states.get(s.id)) and st.failures)
+    lines = ["<b>Status</b>"]
+    if service is None:
+        lines.append("Service: this bot runs alone (`pressbot bot`); scheduling runs with `pressbot run`.")
+    else:
+        uptime = timedelta(seconds=int(service["uptime_s"]))
+        lines.append(f"Up {e(str(uptime))} (since {e(service['started_at'])}) on {e(service['host'])}")
+    lines.append(
+        f"Archive: {archive.count()} articles · outbox {pending} pending, {failed} failed · "
+        f"sources {failing} failing of {sum(1 for s in config.sources if s.enabled)} enabled"
+    )
+    if service is not None:
+        jobs = [j for j in service["jobs"] if j["next_run"]]
+        # Every channel's next digest, then the soonest of the other jobs.
+        jobs.sort(key=lambda j: (not j["id"].startswith("digest:"), j["next_run"]))
+        lines.append("")
+        lines.append("<b>Next runs</b>")
+        for job in jobs[:STATUS_JOBS]:
+            when = datetime.fromisoformat(job["next_run"])
+            lines.append(f"{e(job['id'])} — in {e(until(when, now))} ({e(job['schedule'])})")
+        if len(jobs) > STATUS_JOBS:
+            lines.append(f"… and {len(jobs) - STATUS_JOBS} more")
+        broken = [j for j in service["jobs"] if j["last_error"]]
+        if broken:
+            lines.append("")
+            lines.append("<b>Failed last time</b>")
+            lines += [f"{e(j['id'])}: {e(j['last_error'][:200])}" for j in broken[:STATUS_JOBS]]
+    return Reply(tuple(render_blocks(lines[0], ["\n".join(lines[1:])], continued="Status")))
+
+
 def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "never"
-    seconds = int((now - moment).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago ({format_time(moment, language='en', zone='UTC')} UTC)"
-    return f"{max(seconds, 0)}s ago"
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return f"{span(seconds)} ago"
+    return f"{span(seconds)} ago ({format_time(moment, language='en', zone='UTC')} UTC)"
