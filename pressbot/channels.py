@@ -30,7 +30,7 @@ from pressbot.models import LANGUAGES, Topic
 CHANNEL_KEYS = ("id", "chat", "language", "schedule", "timezone", "topics", "max_stories", "skip_empty")
 REQUIRED_CHANNEL_KEYS = ("id", "chat", "language")
 DEFAULT_MAX_STORIES = 20
-MAX_STORIES = 200
+MAX_STORIES = 500  # a long weekly digest; each message still stays within Telegram's 4,096 characters
 # A public username (@name, 5–32 characters) or a numeric chat id (channels: -100…).
 USERNAME_RE = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
 CHAT_ID_RE = re.compile(r"-?\d{1,20}")

@@ -181,7 +181,9 @@ def test_pressbot_run_collects_posts_on_schedule_answers_and_resumes_after_sigte
         # A restart collects again: the same items are not stored twice, nothing is re-sent.
         process = _start(environ)
         try:
-            _wait(lambda: _service(tmp_path).get("running") and _all_fetched(tmp_path, 1), 60, "a second start")
+            _wait(
+                lambda: _service(tmp_path).get("running") and _all_fetched(tmp_path, 1), 60, "a second start"
+            )
         finally:
             _stop(process)
         with Archive.open(tmp_path / "storage") as archive:

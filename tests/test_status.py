@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -76,7 +77,13 @@ def test_status_json_reports_archive_sources_backlog_and_models(home):
     assert report["backlog"]["untranslated_articles"] == 0 and report["backlog"]["complete"] is True
     assert report["backlog"]["outbox_pending"] == 2 and report["backlog"]["outbox_failed"] == 0
     assert report["models"] == []
-    assert report["service"] == {"running": False, "started_at": None, "uptime_s": None, "jobs": []}
+    assert report["service"] == {
+        "running": False,
+        "stale": False,
+        "started_at": None,
+        "uptime_s": None,
+        "jobs": [],
+    }
 
 
 def test_untranslated_backlog_follows_the_installed_models(home, fixtures_dir):
@@ -136,3 +143,61 @@ def test_healthcheck_fails_on_a_broken_sources_file_and_when_every_source_fails(
                 archive.record_failure(source_id, now=NOW, error="connection refused")
     result = pressbot(home, "status", "--healthcheck")
     assert result.exit_code == 1 and "all 2 enabled sources are failing" in result.stdout
+
+
+def service_file(home: Path, *, heartbeat: datetime, running: bool = True) -> None:
+    """What `pressbot run` writes to storage/service.json (its heartbeat)."""
+    report = {
+        "running": running,
+        "pid": 4242,
+        "host": "press-vm",
+        "started_at": (heartbeat - timedelta(hours=2)).isoformat(),
+        "uptime_s": 7200,
+        "heartbeat_at": heartbeat.isoformat(),
+        "heartbeat_every_s": 15,
+        "telegram": True,
+        "jobs": [
+            {
+                "id": "digest:press-en",
+                "schedule": "cron 0 8,18 * * * (Europe/Rome)",
+                "next_run": (heartbeat + timedelta(hours=3)).isoformat(),
+                "runs": 1,
+                "last_run": (heartbeat - timedelta(hours=1)).isoformat(),
+                "last_seconds": 0.4,
+                "last_error": None,
+            },
+            {
+                "id": "fetch:moda-it",
+                "schedule": "every 30m (±60s)",
+                "next_run": (heartbeat + timedelta(minutes=12)).isoformat(),
+                "runs": 4,
+                "last_run": (heartbeat - timedelta(minutes=18)).isoformat(),
+                "last_seconds": 1.2,
+                "last_error": "https://moda.example/rss: HTTP 503 Service Unavailable",
+            },
+        ],
+    }
+    (home / "storage" / "service.json").write_text(json.dumps(report), encoding="utf-8")
+
+
+def test_status_shows_the_running_service_and_its_jobs(home):
+    service_file(home, heartbeat=datetime.now(UTC))
+    result = pressbot(home, "status")
+    assert result.exit_code == 0, result.stderr
+    assert "Service: running since 2h ago (pid 4242 on press-vm, Telegram on)" in result.stdout
+    assert "digest:press-en" in result.stdout and "in 2h" in result.stdout  # 2h59m: whole hours
+    assert "fetch:moda-it" in result.stdout and "in 11m" in result.stdout
+    service = json.loads(pressbot(home, "status", "--json").stdout)["service"]
+    assert service["running"] is True and service["stale"] is False and len(service["jobs"]) == 2
+    assert pressbot(home, "status", "--healthcheck").exit_code == 0
+
+
+def test_a_silent_service_is_unhealthy_and_a_stopped_one_is_not(home):
+    service_file(home, heartbeat=datetime.now(UTC) - timedelta(minutes=5))
+    result = pressbot(home, "status", "--healthcheck")
+    assert result.exit_code == 1
+    assert re.search(r"`pressbot run` \(pid 4242\) has not written its heartbeat for 30\ds", result.stdout)
+    assert re.search(r"silent for 30\ds", pressbot(home, "status").stdout)
+    service_file(home, heartbeat=datetime.now(UTC) - timedelta(days=1), running=False)  # a clean stop
+    assert pressbot(home, "status", "--healthcheck").exit_code == 0
+    assert "Service: not running — start it with `pressbot run`." in pressbot(home, "status").stdout

@@ -66,7 +66,7 @@ BAD = [
     ("  - {id: press-it, chat: '@pressbot_it', language: it, timezone: Europe/Milano}", "key 'timezone': 'Europe/Milano' is not a time zone"),
     ("  - {id: press-it, chat: '@pressbot_it', language: it, topics: [bi-city-fashionweek]}", "key 'topics': no topic 'bi-city-fashionweek' — did you mean 'bi-city-fashion-week'?"),
     ("  - {id: press-it, chat: pressbot_it, language: it}", "key 'chat': 'pressbot_it' is neither a @username (5–32 letters, digits, _) nor a numeric chat id — did you mean '@pressbot_it'?"),
-    ("  - {id: press-it, chat: '@pressbot_it', language: it, max_stories: 0}", "key 'max_stories' must be a whole number from 1 to 200"),
+    ("  - {id: press-it, chat: '@pressbot_it', language: it, max_stories: 0}", "key 'max_stories' must be a whole number from 1 to 500"),
     ("  - {id: press-it, chat: '@pressbot_it', language: it, skip_empty: maybe}", "key 'skip_empty' must be true or false"),
     ("  - {id: Press_IT, chat: '@pressbot_it', language: it}", "key 'id': 'Press_IT' must be lower-case letters"),
     ("  - {id: a, chat: '@pressbot_it', language: it}\n  - {id: a, chat: '@other_chat', language: en}", "channels entry 2 (a): key 'id': 'a' is already used by entry 1"),
