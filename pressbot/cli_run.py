@@ -108,7 +108,7 @@ async def _bot(
             settings,
             config,
             archive,
-            translator=lambda: translator_for(settings, config.glossary),
+            translator=service.translator,  # one set of loaded models for the jobs and the bot
             collect=service.collect_now,
             status=service.status,
         )

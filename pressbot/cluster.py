@@ -36,7 +36,7 @@ from pressbot.errors import TranslateError
 from pressbot.leads import lead_text
 from pressbot.models import Article, StoryLink
 from pressbot.store import Archive
-from pressbot.translate.cached import TextTranslator, translate_cached
+from pressbot.translate.cached import TextTranslator, cached_only, translate_cached
 
 log = logging.getLogger(__name__)
 MATCH_TEXT_CHARS = 3000
@@ -87,10 +87,14 @@ class StoryClusterer:
         settings: DedupSettings | None = None,
         encoder: Callable[[], Encoder] = Encoder,
         translator: TextTranslator | None = None,
+        translate_missing: bool = True,
     ):
         self.archive = archive
         self.settings = settings or DedupSettings()
         self.translator = translator
+        # False: the English pivot comes from the translation cache only (`pressbot run` translates
+        # in its own thread first; what it has not reached yet is compared by the encoder alone).
+        self.translate_missing = translate_missing
         self._make_encoder = encoder
         self._encoder: Encoder | None = None
         self._cache: tuple[datetime, NearCopyIndex, StoryIndex, dict[int, int]] | None = None
@@ -185,6 +189,19 @@ class StoryClusterer:
         english: dict[int, str] = {}
         for language, group in groups.items():
             if not translator.can_translate(language, PIVOT):
+                continue
+            if not self.translate_missing:
+                found = cached_only(
+                    translator,
+                    self.archive,
+                    [t for a in group for t in (a.title, lead_text(a))],
+                    source=language,
+                    target=PIVOT,
+                )
+                for article in group:
+                    title, lead = found.get(article.title), found.get(lead_text(article), "")
+                    if title is not None and (lead or not lead_text(article).strip()):
+                        english[article.id or 0] = compared_text(title, lead)
                 continue
             try:
                 titles = translate_cached(

@@ -105,9 +105,11 @@ class Collector:
             message = f"internal error ({error.__class__.__name__}: {error}) — please report it."
             return TranslationReport(articles=len(ids), errors=[message])
 
-    async def translate_backlog(self, translator: Translator, *, limit: int) -> TranslationReport:
-        """Up to ``limit`` articles of the translation backlog (see :func:`translate_backlog`)."""
-        return await self._in_db(translate_backlog, translator, self.archive, limit=limit, now=self.clock())
+    def take_new(self) -> list[int]:
+        """The articles stored or changed since the last call (or the last :meth:`translate`): the
+        caller translates them its own way (``pressbot run`` does, in small batches)."""
+        ids, self._to_translate = self._to_translate, []
+        return ids
 
     async def _in_db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

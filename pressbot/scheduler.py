@@ -18,9 +18,12 @@ Input → output: settings, ``sources.yaml`` and the archive → jobs that run u
   and last run — for ``pressbot status`` and the container healthcheck.
 
 Blocking work never runs on the loop: the archive has one worker thread (the collector's), where
-translation and clustering run too; parsing and extraction run in other worker threads. Stopping
-(SIGTERM, Ctrl-C) lets running jobs finish for ``grace`` seconds, then cancels them; the archive's
-thread always completes the transaction it is in, so nothing is half-written.
+the story linking runs too; translation has its own thread and works in batches of
+``TRANSLATE_CHUNK`` articles, English first (the story linking compares languages through it),
+for at most ``translate_budget`` seconds per step — the rest is the backlog's; parsing and
+extraction run in other worker threads. Stopping (SIGTERM, Ctrl-C) lets running jobs finish for
+``grace`` seconds, then cancels them; each thread completes the batch or transaction it is in, so
+nothing is half-written.
 """
 
 from __future__ import annotations
@@ -31,25 +34,27 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pressbot.channels import Channel, cron_trigger
-from pressbot.cluster import StoryClusterer
+from pressbot.cluster import PIVOT, StoryClusterer
 from pressbot.config import Config, Settings
 from pressbot.dedup import DedupSettings
 from pressbot.errors import PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
-from pressbot.models import SourceReport
-from pressbot.pipeline import Collector
+from pressbot.models import LANGUAGES, SourceReport
+from pressbot.pipeline import Collector, TranslationReport, translate_backlog, translate_new
 from pressbot.store import Archive
 from pressbot.telegram.alerts import queue_alerts
 from pressbot.telegram.service import DigestRequest, prepare_digest, queue_digest
@@ -59,6 +64,8 @@ from pressbot.translate.packages import installed_packages
 log = logging.getLogger("pressbot.run")
 STATUS_FILE = "service.json"
 MAX_JITTER_S = 60.0
+TRANSLATE_CHUNK = 32  # articles per translation call: a stop or a budget waits for one such call at most
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class RunOptions:
     backlog_batch: int = 200  # articles of the translation backlog per run
     settle: float = 2.0  # seconds ``process`` waits for more fetches to finish before it starts
     grace: float = 20.0  # seconds running jobs get to finish after a stop
+    translate_budget: float = 60.0  # seconds one processing step translates; the rest is the backlog's
     catch_up: timedelta = timedelta(hours=6)  # a digest missed by less than this is sent at start-up
 
 
@@ -228,6 +236,10 @@ class Service:
         self._running: set[asyncio.Task[Any]] = set()
         self._fetched_since: datetime | None = None  # start of the period the next alerts cover
         self._source_locks: dict[str, asyncio.Lock] = {}
+        self._stopping = False
+        self._translator_lock = threading.Lock()
+        # Translation has its own thread: a long batch must not hold up the fetches' writes.
+        self._translation = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pressbot-translate")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -285,6 +297,8 @@ class Service:
             await asyncio.gather(*pending, return_exceptions=True)
         processor.cancel()
         await asyncio.gather(processor, return_exceptions=True)
+        # Both threads complete what they are doing (one small batch, one transaction) and stop.
+        await asyncio.to_thread(self._translation.shutdown, wait=True)
         if self._collector is not None:
             # Waits for the archive's thread: a transaction in progress completes, none starts half-way.
             await asyncio.to_thread(self._collector.close)
@@ -394,7 +408,7 @@ class Service:
         assert self._collector is not None
         async with self._processing:
             translator = await asyncio.to_thread(self.translator)
-            translation = await self._collector.translate(translator)
+            translation = await self._translate(translator, self._collector.take_new())
             reports = await self._collector.cluster(self._story_clusterer(translator))
             since, now = self._fetched_since or self.started_at, self.parts.clock()
             self._fetched_since = now
@@ -435,14 +449,58 @@ class Service:
             log.info("outbox: %d sent, %d failed, %d pending", report.sent, report.failed, report.pending)
 
     async def backlog(self) -> None:
-        assert self._collector is not None
+        """Up to ``backlog_batch`` articles still missing a translation a model can now make."""
         async with self._processing:
             translator = await asyncio.to_thread(self.translator)
             if not translator.pairs():
                 return
-            report = await self._collector.translate_backlog(translator, limit=self.options.backlog_batch)
+            report = TranslationReport()
+            deadline = time.monotonic() + self.options.translate_budget
+            while report.translated_articles < self.options.backlog_batch:
+                if self._stopping or time.monotonic() > deadline:
+                    break
+                part = await self._in_translation_thread(
+                    translate_backlog,
+                    translator,
+                    self.parts.archive,
+                    limit=min(TRANSLATE_CHUNK, self.options.backlog_batch - report.translated_articles),
+                    now=self.parts.clock(),
+                )
+                report.add(part)
+                if not part.translated_articles:
+                    break  # nothing left that the installed models can translate
         if report.translated_articles:
             log.info("backlog: %d articles translated", report.translated_articles)
+
+    async def _translate(self, translator: Translator, article_ids: list[int]) -> TranslationReport:
+        """The titles and leads of these articles, ``TRANSLATE_CHUNK`` articles at a time in the
+        translation thread (the archive's thread stays free for the fetches), for at most
+        ``translate_budget`` seconds or until a stop: what is left is the backlog's."""
+        report = TranslationReport()
+        if not translator.pairs():
+            return report
+        deadline = time.monotonic() + self.options.translate_budget
+        # English first: the story linking compares languages through it; then the other languages.
+        for targets in ((PIVOT,), LANGUAGES):
+            for start in range(0, len(article_ids), TRANSLATE_CHUNK):
+                if self._stopping or time.monotonic() > deadline:
+                    log.info("translation: %d articles left to the backlog", len(article_ids) - start)
+                    return report
+                chunk = article_ids[start : start + TRANSLATE_CHUNK]
+                part = await self._in_translation_thread(
+                    translate_new,
+                    translator,
+                    self.parts.archive,
+                    chunk,
+                    targets=targets,
+                    now=self.parts.clock(),
+                )
+                report.add(part)
+        return report
+
+    async def _in_translation_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._translation, functools.partial(function, *args, **kwargs))
 
     async def heartbeat(self) -> None:
         await asyncio.to_thread(self._write_status, running=True)
@@ -461,7 +519,12 @@ class Service:
     # ------------------------------------------------------------------ shared parts
 
     def translator(self) -> Translator:
-        """The translator for the packages installed now (a new one after an install or removal)."""
+        """The translator for the packages installed now (a new one after an install or removal).
+        Called from worker threads (the jobs' and the bot's)."""
+        with self._translator_lock:
+            return self._current_translator()
+
+    def _current_translator(self) -> Translator:
         packages = tuple(
             sorted(
                 (p.package_id, p.version, str(p.path))
@@ -490,18 +553,14 @@ class Service:
         jobs = []
         if self.scheduler is not None:
             for job in self.scheduler.get_jobs():
-                record = self.records.get(job.id, JobRecord())
                 jobs.append(
-                    {
-                        "id": job.id,
-                        "schedule": job.name,
-                        "next_run": _iso(job.next_run_time),
-                        "runs": record.runs,
-                        "last_run": _iso(record.last_start),
-                        "last_seconds": record.last_seconds,
-                        "last_error": record.last_error,
-                    }
+                    _job_row(job.id, job.name, job.next_run_time, self.records.get(job.id, JobRecord()))
                 )
+        scheduled = {job["id"] for job in jobs}
+        for job_id, record in self.records.items():
+            if job_id not in scheduled:  # "process" (woken by fetches), catch-up digests
+                schedule = "after fetches that stored something" if job_id == "process" else "at start-up"
+                jobs.append(_job_row(job_id, schedule, None, record))
         return {
             "running": True,
             "pid": os.getpid(),
@@ -523,6 +582,18 @@ class Service:
             temporary.replace(path)  # atomic: a reader never sees half a file
         except OSError as error:
             log.warning("could not write %s: %s", path, error)
+
+
+def _job_row(job_id: str, schedule: str, next_run: datetime | None, record: JobRecord) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "schedule": schedule,
+        "next_run": _iso(next_run),
+        "runs": record.runs,
+        "last_run": _iso(record.last_start),
+        "last_seconds": record.last_seconds,
+        "last_error": record.last_error,
+    }
 
 
 def status_path(storage: Path) -> Path:

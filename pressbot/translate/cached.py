@@ -60,6 +60,34 @@ def translate_cached(
         return Translated(list(texts), "identity", 0, 0)
     model = translator.model_id(source, target)
     distinct = list(dict.fromkeys(texts))
+    labels, cached = _lookup(translator, archive, distinct, source=source, target=target)
+    todo = [text for text in distinct if text not in cached and text.strip()]
+    fresh = dict(
+        zip(todo, translator.translate(todo, source=source, target=target) if todo else [], strict=True)
+    )
+    for label in set(labels.values()):
+        pairs = [(text, translation) for text, translation in fresh.items() if labels[text] == label]
+        if pairs:
+            archive.store_translations(pairs, source=source, target=target, model=label, now=now)
+    known = cached | fresh
+    return Translated(
+        [known.get(text, text) for text in texts], model, len(cached), len(fresh), frozenset(fresh)
+    )
+
+
+def cached_only(
+    translator: TextTranslator, archive: Archive, texts: Sequence[str], *, source: str, target: str
+) -> dict[str, str]:
+    """The translations of these texts already in the cache (for the current models); no model call."""
+    if source == target:
+        return {text: text for text in texts}
+    return _lookup(translator, archive, list(dict.fromkeys(texts)), source=source, target=target)[1]
+
+
+def _lookup(
+    translator: TextTranslator, archive: Archive, distinct: list[str], *, source: str, target: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(each text's cache label, the cached translations found)."""
     labels = dict(
         zip(distinct, cache_labels(translator, distinct, source=source, target=target), strict=True)
     )
@@ -69,14 +97,4 @@ def translate_cached(
     cached: dict[str, str] = {}
     for label, group in groups.items():
         cached |= archive.cached_translations(group, source=source, target=target, model=label)
-    todo = [text for text in distinct if text not in cached and text.strip()]
-    fresh = dict(
-        zip(todo, translator.translate(todo, source=source, target=target) if todo else [], strict=True)
-    )
-    for label in groups:
-        pairs = [(text, translation) for text, translation in fresh.items() if labels[text] == label]
-        archive.store_translations(pairs, source=source, target=target, model=label, now=now)
-    known = cached | fresh
-    return Translated(
-        [known.get(text, text) for text in texts], model, len(cached), len(fresh), frozenset(fresh)
-    )
+    return labels, cached
