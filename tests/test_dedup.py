@@ -203,6 +203,25 @@ def test_clustering_is_incremental_and_survives_a_restart(tmp_path, encoder):
         assert StoryClusterer(reopened, encoder=lambda: encoder).process(now=NOW).articles == 0
 
 
+def test_a_backfill_of_old_items_is_linked_within_its_own_time(tmp_path, encoder):
+    """A new source's first fetch brings items months old, between today's: each is compared with
+    the articles of its own time (indexes built for that range), and today's with today's."""
+    months = 24 * 90
+    old = art(1, "Si chiude a Milano la Bi-City Fashion Week", "it", summary=WIRE, source="a", hours=months)
+    old_copy = art(2, "Bi-City Fashion Week: si chiude", "it", summary=WIRE, source="b", hours=months - 2)
+    today = art(3, "Si chiude a Milano la Bi-City Fashion Week", "it", summary=WIRE, source="c", hours=1)
+    later = art(4, "Bi-City Fashion Week, la serata finale", "it", summary=WIRE, source="d")
+    with Archive.open(tmp_path) as archive:
+        clusterer = StoryClusterer(archive, encoder=lambda: encoder)
+        [(_, today_id)] = archive.upsert([today], now=NOW)
+        assert clusterer.process(now=NOW).new_stories == 1  # its kept indexes now cover today
+        ids = [article_id for _, article_id in archive.upsert([old, old_copy, later], now=NOW)]
+        report = clusterer.process(now=NOW)  # the same clusterer: old items in a chunk of their own
+        assert (report.articles, report.near_copies, report.new_stories) == (3, 2, 1)
+        story = archive.story_of([*ids, today_id])
+        assert story[ids[0]] == story[ids[1]] != story[today_id] == story[ids[2]]
+
+
 @pytest.mark.parametrize("pivot", [True, False], ids=["english-pivot", "encoder-only"])
 def test_ntrex_documents_each_form_one_trilingual_story(tmp_path, fixtures_dir, encoder, pivot):
     """With the English pivot (a reference translator standing in for the models) and without it."""
