@@ -129,7 +129,9 @@ def serve_feeds(port: multiprocessing.Value, publishing: multiprocessing.Value, 
                 frozen["at"] = now
             moment = frozen["at"] or now
             offset = (feed * 7.919) % every  # feeds publish at different moments
-            newest = INITIAL - 1 + max(0, int((moment - started - offset) // every))
+            # new items at started + offset + k × every, k = 0, 1, …
+            published = int((moment - started - offset) // every) + 1 if moment >= started + offset else 0
+            newest = INITIAL - 1 + published
             body = feed_xml(
                 feed, language, pools[language], newest=newest, started=started - INITIAL * every, every=every
             )

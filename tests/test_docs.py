@@ -49,3 +49,15 @@ def test_readme_gives_install_and_test_commands_first():
     assert 'pip install -e ".[dev]"' in first_screen and "python -m pytest -q" in first_screen
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert "python -m pytest -q" in ci
+
+
+def test_every_sources_yaml_key_is_in_the_readme():
+    from pressbot.channels import CHANNEL_KEYS
+    from pressbot.config import FIELD_KEYS, SELECTOR_KEYS, SOURCE_KEYS, TOP_LEVEL_KEYS, TOPIC_KEYS
+    from pressbot.glossary import ENTRY_KEYS
+
+    section = README[README.index("## sources.yaml") :]
+    for key in (*TOP_LEVEL_KEYS, *SOURCE_KEYS, *TOPIC_KEYS, *CHANNEL_KEYS):
+        assert re.search(rf"\b{key}:", README), f"sources.yaml key '{key}' is not documented in README.md"
+    for key in (*SELECTOR_KEYS, *FIELD_KEYS, *ENTRY_KEYS):
+        assert f"{key}:" in section, f"sources.yaml key '{key}' is not documented in README.md"
