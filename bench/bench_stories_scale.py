@@ -8,7 +8,7 @@ articles arrive in hourly cycles (``--per-day``, default 2,000 a day: a busy mon
 TF-IDF words, shared facts) against the members in the 72-hour window, with every link and
 fingerprint written to the archive. One clusterer lives for the whole run, as in a long-running
 process: it keeps its in-memory indexes between cycles and rebuilds them from the stored
-fingerprints when the window has moved two windows on (that rebuild is part of the measured time).
+fingerprints when they would hold more than four windows (that rebuild is part of the measured time).
 
 The articles come from ``bench_dedup_scale.Generator``: real news sentences and headlines of the
 fixtures (NTREX-128 en/it/zh, the Italian pair texts, the fixture feeds), a third per language, ~10%
@@ -290,7 +290,7 @@ def main() -> None:
         rows,
         caption="Wall time per block (the machine is shared). 'rest' = upsert + clustering without the encoder: "
         "SQL reads and writes, near-copy and story indexes, scoring. Window members = articles in the story "
-        "index at the block's end (up to three 72-hour windows are kept before a rebuild).",
+        "index at the block's end (up to four 72-hour windows are kept before a rebuild).",
     )
     first, last = blocks[0], blocks[-1]
     steady = blocks[1:] or blocks

@@ -227,8 +227,8 @@ class StoryClusterer:
     ) -> tuple[NearCopyIndex, StoryIndex, dict[int, int], bool]:
         """Indexes covering [since, until]; the last value says whether they are the kept ones.
 
-        Recent articles use indexes kept between calls (a long-running process rebuilds them when
-        they would hold more than three windows of history). Articles older than those indexes get
+        Recent articles use indexes kept between calls (built with one window of margin before the
+        batch that needed them, and rebuilt when they would hold more than four windows of history). Articles older than those indexes get
         indexes of their own time range, built from the stored fingerprints and not kept; if that
         range reaches into the kept indexes, those are dropped (rebuilt on their next use), since
         they would lack the links made now.
@@ -236,7 +236,7 @@ class StoryClusterer:
         window = self.settings.window
         if self._cache is not None:
             loaded_since, near, stories, story_of = self._cache
-            if loaded_since <= since <= loaded_since + 2 * window:
+            if loaded_since <= since <= loaded_since + 3 * window:
                 return near, stories, story_of, True
             if since < loaded_since:
                 if until >= loaded_since:
@@ -244,8 +244,10 @@ class StoryClusterer:
                 return (*self._build(since=since, until=until, now=now), False)
         elif until < now - window:  # nothing kept yet, and these articles are old: not worth keeping
             return (*self._build(since=since, until=until, now=now), False)
-        near, stories, story_of = self._build(since=since, until=None, now=now)
-        self._cache = (since, near, stories, story_of)
+        # One window more than needed: articles dated a little earlier than this batch's (a late
+        # copy, an item first seen a day after it was published) still find the kept indexes valid.
+        near, stories, story_of = self._build(since=since - window, until=None, now=now)
+        self._cache = (since - window, near, stories, story_of)
         return near, stories, story_of, True
 
     def _build(

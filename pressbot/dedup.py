@@ -538,7 +538,7 @@ class StoryIndex:
         count = len(self.members)
         window, moment = self.settings.window.total_seconds(), when.timestamp()
         # Rows before ``start`` are all older than the window: no cosine needed (an index kept
-        # between batches holds up to three windows of members; the product is its main cost).
+        # between batches holds up to four windows of members; the product is its main cost).
         start = int(np.searchsorted(self._latest[:count], moment - window, side="left"))
         cosines = np.zeros(count, dtype=np.float32)
         cosines[start:] = self._matrix[start:count] @ vector
