@@ -4,8 +4,9 @@
 #   docker run -d --name pressbot -v pressbot-data:/srv/pressbot/storage \
 #     -v "$PWD/sources.yaml:/srv/pressbot/sources.yaml:ro" -e PRESSBOT_TELEGRAM_TOKEN=… pressbot
 #
-# `pressbot run` (the default command) arrives with the scheduler; until then run one-off
-# commands, e.g. `docker run --rm -v pressbot-data:/srv/pressbot/storage pressbot pressbot fetch`.
+# The default command is `pressbot run` (collection, digests, alerts, the bot); `docker stop` sends
+# SIGTERM and it stops cleanly. One-off commands work too, e.g.
+# `docker exec pressbot pressbot status` or `docker run --rm -v pressbot-data:/srv/pressbot/storage pressbot pressbot fetch`.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
