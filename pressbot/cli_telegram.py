@@ -421,17 +421,14 @@ async def _serve(settings: Settings, config: Config, archive: Archive, *, delive
 async def collect_and_alert(settings: Settings, config: Config, archive: Archive) -> str:
     """One collection cycle over the enabled sources, then the alerts it calls for; a summary."""
     from pressbot.cli import _run_cycle  # (cli imports this module: import at call time)
+    from pressbot.pipeline import cycle_summary
     from pressbot.telegram.alerts import queue_alerts
 
     started = datetime.now(UTC)
     sources = [source for source in config.sources if source.enabled]
     reports, _translation = await _run_cycle(settings, config, archive, sources, False)
     alerts = await asyncio.to_thread(queue_alerts, archive, config, since=started, now=datetime.now(UTC))
-    new = sum(r.new for r in reports)
-    updated = sum(r.updated for r in reports)
-    failed = [r.source_id for r in reports if r.failed]
-    summary = f"Collected {len(reports)} sources: {new} new, {updated} updated, {len(failed)} failed"
-    summary += f" ({', '.join(failed[:10])})." if failed else "."
+    summary = cycle_summary(reports)
     if alerts.total:
         summary += f" {alerts.total} alert(s) queued."
     return summary

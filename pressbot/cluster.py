@@ -228,10 +228,10 @@ class StoryClusterer:
         """Indexes covering [since, until]; the last value says whether they are the kept ones.
 
         Recent articles use indexes kept between calls (built with one window of margin before the
-        batch that needed them, and rebuilt when they would hold more than four windows of history). Articles older than those indexes get
-        indexes of their own time range, built from the stored fingerprints and not kept; if that
-        range reaches into the kept indexes, those are dropped (rebuilt on their next use), since
-        they would lack the links made now.
+        batch that needed them, rebuilt when they would hold more than four windows of history).
+        Articles older than those get indexes of their own time range, built from the stored
+        fingerprints and not kept; if that range reaches into the kept indexes, those are dropped
+        (rebuilt on their next use), since they would lack the links made now.
         """
         window = self.settings.window
         if self._cache is not None:

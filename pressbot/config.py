@@ -332,7 +332,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PRESSBOT_BACKLOG_INTERVAL",
         "15m",
         "`pressbot run`: how often the translation backlog is worked on (s/m/h/d).",
-        lambda value: _positive_duration(value),
+        _positive_duration,
     ),
     Setting(
         "backlog_batch",

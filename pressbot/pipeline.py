@@ -95,7 +95,7 @@ class Collector:
         logged and reported, and the articles it left untranslated are the backlog
         (``pressbot translate --backlog``).
         """
-        ids, self._to_translate = self._to_translate, []
+        ids = self.take_new()
         try:
             return await self._in_db(
                 translate_new, translator, self.archive, ids, targets=targets, now=self.clock()
@@ -366,6 +366,14 @@ def _missing(
         wanted = [t for t in texts if labels[t] == label]
         cached |= set(archive.cached_translations(wanted, source=source, target=target, model=label))
     return {a.id or 0 for a in group if {t for t in (a.title, lead_text(a)) if t.strip()} - cached}
+
+
+def cycle_summary(reports: Sequence[SourceReport]) -> str:
+    """One line on a collection cycle (/fetch's answer): sources, new, updated, failed (named)."""
+    new, updated = sum(r.new for r in reports), sum(r.updated for r in reports)
+    failed = [r.source_id for r in reports if r.failed]
+    summary = f"Collected {len(reports)} sources: {new} new, {updated} updated, {len(failed)} failed"
+    return summary + (f" ({', '.join(failed[:10])})." if failed else ".")
 
 
 def dedup_settings(settings: Settings, config: Config) -> DedupSettings:

@@ -54,7 +54,7 @@ from pressbot.dedup import DedupSettings
 from pressbot.errors import PressbotError
 from pressbot.fetch import Fetcher, FetchOptions
 from pressbot.models import LANGUAGES, SourceReport
-from pressbot.pipeline import Collector, TranslationReport, translate_backlog, translate_new
+from pressbot.pipeline import Collector, TranslationReport, cycle_summary, translate_backlog, translate_new
 from pressbot.store import Archive
 from pressbot.telegram.alerts import queue_alerts
 from pressbot.telegram.service import DigestRequest, prepare_digest, queue_digest
@@ -380,11 +380,8 @@ class Service:
         results = await asyncio.gather(*(self._tracked_fetch(source_id) for source_id in sources))
         reports = [r for r in results if r is not None]
         await self._tracked("process", self.process)()
-        new, updated = sum(r.new for r in reports), sum(r.updated for r in reports)
-        failed = [r.source_id for r in reports if r.failed]
+        summary = cycle_summary(reports)
         busy = len(sources) - len(reports)
-        summary = f"Collected {len(reports)} sources: {new} new, {updated} updated, {len(failed)} failed"
-        summary += f" ({', '.join(failed[:10])})." if failed else "."
         if busy:
             summary += f" {busy} were being collected already."
         return summary
