@@ -38,6 +38,17 @@ def feeds_manifest() -> list[dict[str, Any]]:
     return list(json.loads((root / "manifest.json").read_text(encoding="utf-8")))
 
 
+def ntrex_sentences() -> dict[str, list[str]]:
+    """The NTREX-128 news sentences, line-aligned: English and its professional it and zh references."""
+    root = fixtures_root() / "mt" / "ntrex128_news_en_zh_it"
+    files = {
+        "en": "newstest2019-src.eng.txt",
+        "it": "newstest2019-ref.ita.txt",
+        "zh": "newstest2019-ref.zho-CN.txt",
+    }
+    return {lang: (root / name).read_text(encoding="utf-8").splitlines() for lang, name in files.items()}
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty sequence."""
     ordered = sorted(values)

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import fixtures_root, maxrss_mib, table, write_result
+from _common import maxrss_mib, ntrex_sentences, table, write_result
 
 from pressbot.channels import Channel
 from pressbot.config import Config, Secret
@@ -66,19 +66,9 @@ TARGET_S = 1.0
 # ----------------------------------------------------------------------------- 1. delivery
 
 
-def ntrex() -> dict[str, list[str]]:
-    root = fixtures_root() / "mt" / "ntrex128_news_en_zh_it"
-    files = {
-        "en": "newstest2019-src.eng.txt",
-        "it": "newstest2019-ref.ita.txt",
-        "zh": "newstest2019-ref.zho-CN.txt",
-    }
-    return {lang: (root / name).read_text(encoding="utf-8").splitlines() for lang, name in files.items()}
-
-
 def seed_stories(archive: Archive, count: int) -> None:
     """``count`` stories, each one NTREX sentence in en, zh and it from three outlets."""
-    sentences = ntrex()
+    sentences = ntrex_sentences()
     outlets = {"en": ("reuters", "bbc"), "it": ("ansa", "corriere"), "zh": ("xinhua", "cctv")}
     for n in range(count):
         moment = NOW - timedelta(hours=23) + timedelta(seconds=n * 250)

@@ -38,7 +38,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from _common import REPO, fixtures_root, percentile, table, write_result
+from _common import REPO, fixtures_root, ntrex_sentences, summary_ms, table, write_result
 
 TOKEN = "123456:BENCH-token-abcdefghijklmnopqrstuvwxyz"
 OFFICER = 1001
@@ -61,16 +60,6 @@ TARGET_P95_MS = 500.0
 
 
 # ----------------------------------------------------------------------------- the feed server (own process)
-
-
-def sentences() -> dict[str, list[str]]:
-    root = fixtures_root() / "mt" / "ntrex128_news_en_zh_it"
-    files = {
-        "en": "newstest2019-src.eng.txt",
-        "it": "newstest2019-ref.ita.txt",
-        "zh": "newstest2019-ref.zho-CN.txt",
-    }
-    return {lang: (root / name).read_text(encoding="utf-8").splitlines() for lang, name in files.items()}
 
 
 def cut(text: str, chars: int) -> str:
@@ -109,7 +98,7 @@ def feed_xml(
 
 
 def serve_feeds(port: multiprocessing.Value, publishing: multiprocessing.Value, every: float) -> None:  # type: ignore[type-arg]
-    pools = sentences()
+    pools = ntrex_sentences()
     started = time.time()
     frozen = {"at": None}
 
@@ -203,16 +192,6 @@ def measure_commands(fake: Any, *, seconds: float, every: float, words: list[str
     return latencies
 
 
-def summary(latencies: list[float]) -> dict[str, float]:
-    ms = [s * 1000 for s in latencies]
-    return {
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 1),
-        "p95_ms": round(percentile(ms, 95), 1),
-        "max_ms": round(max(ms), 1),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="60 feeds, 60 s of load")
@@ -261,7 +240,7 @@ def main() -> None:
                 check=True,
                 capture_output=True,
             )
-        words = [w for w in " ".join(sentences()["en"][:200]).split() if len(w) > 6][:40]
+        words = [w for w in " ".join(ntrex_sentences()["en"][:200]).split() if len(w) > 6][:40]
         with FakeTelegram(TOKEN) as fake:
             environ["PRESSBOT_TELEGRAM_BASE_URL"] = fake.base_url
             log_path = home / "run.log"
@@ -302,7 +281,7 @@ def main() -> None:
     finally:
         feeds.terminate()
         shutil.rmtree(home, ignore_errors=True)
-    load_s, idle_s = summary(loaded), summary(idle)
+    load_s, idle_s = summary_ms(loaded), summary_ms(idle)
     ratio = load_s["p95_ms"] / idle_s["p95_ms"] if idle_s["p95_ms"] else float("nan")
     table(
         f"`pressbot run`: {sources} feeds every 30 s, a new item per feed every {every:.0f} s, "
@@ -313,18 +292,18 @@ def main() -> None:
             (
                 "load",
                 load_s["n"],
-                load_s["p50_ms"],
-                load_s["p95_ms"],
-                load_s["max_ms"],
+                f"{load_s['p50_ms']:.1f}",
+                f"{load_s['p95_ms']:.1f}",
+                f"{load_s['max_ms']:.1f}",
                 f"{cpu_load:.2f}",
                 f"{memory_load['VmRSS']:,.0f}",
             ),
             (
                 "idle (baseline)",
                 idle_s["n"],
-                idle_s["p50_ms"],
-                idle_s["p95_ms"],
-                idle_s["max_ms"],
+                f"{idle_s['p50_ms']:.1f}",
+                f"{idle_s['p95_ms']:.1f}",
+                f"{idle_s['max_ms']:.1f}",
                 f"{cpu_idle:.2f}",
                 f"{memory_idle['VmRSS']:,.0f}",
             ),
